@@ -1,0 +1,77 @@
+package verify
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
+
+	"github.com/signet-dev/signet/pkg/policy"
+)
+
+// keyVerifiers returns the signature verifiers a key's legacy cosign signatures may have been made
+// with. cosign signs the simple-signing payload with the key's sigstore default algorithm (cosign
+// v2.x and older always used SHA-256), so each key accepts:
+//
+//   - ECDSA: SHA-256, and the curve's default hash (P-384: SHA-384, P-521: SHA-512);
+//   - RSA: PKCS #1 v1.5 with SHA-256;
+//   - Ed25519: Ed25519ph (what cosign.LoadPrivateKey signs with today) and pure Ed25519 (older cosign, and
+//     `cosign verify`'s own default).
+//
+// Every accepted combination is a standard, collision-resistant one: accepting several does not
+// weaken what a signature proves.
+func keyVerifiers(pub crypto.PublicKey) ([]signature.Verifier, error) {
+	var loads [][]signature.LoadOption
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		loads = append(loads, []signature.LoadOption{sigopts.WithHash(crypto.SHA256)})
+		switch k.Curve {
+		case elliptic.P256():
+		case elliptic.P384():
+			loads = append(loads, []signature.LoadOption{sigopts.WithHash(crypto.SHA384)})
+		case elliptic.P521():
+			loads = append(loads, []signature.LoadOption{sigopts.WithHash(crypto.SHA512)})
+		default:
+			return nil, fmt.Errorf("unsupported ECDSA curve %s", k.Curve.Params().Name)
+		}
+	case *rsa.PublicKey:
+		loads = append(loads, []signature.LoadOption{sigopts.WithHash(crypto.SHA256)})
+	case ed25519.PublicKey:
+		loads = append(loads, []signature.LoadOption{sigopts.WithED25519ph()}, nil)
+	case nil:
+		return nil, fmt.Errorf("no key")
+	default:
+		return nil, fmt.Errorf("unsupported key type %T", pub)
+	}
+	vs := make([]signature.Verifier, 0, len(loads))
+	for _, opts := range loads {
+		v, err := signature.LoadVerifierWithOpts(pub, opts...)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, nil
+}
+
+// keyID returns k.ID, or computes it the way pkg/policy does (the first 16 hex characters of the
+// SHA-256 of the key's PKIX DER) when a caller built the key by hand.
+func keyID(k policy.PublicKey) string {
+	if k.ID != "" {
+		return k.ID
+	}
+	der, err := x509.MarshalPKIXPublicKey(k.Key)
+	if err != nil {
+		return "unknown"
+	}
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:])[:16]
+}

@@ -1,0 +1,140 @@
+package verify
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/signet-dev/signet/pkg/policy"
+	"github.com/signet-dev/signet/pkg/reason"
+)
+
+// Verifier checks images against policies. It is safe for concurrent use; build it with New.
+type Verifier struct {
+	opts     options
+	flight   singleflight.Group
+	sigCache *lru[*fetchedSignatures]
+	verdicts *lru[verdict]
+	stats    counters
+}
+
+// Result describes one verification. Verify returns a Result with every answer about the image,
+// pass or fail; its slices must not be modified.
+type Result struct {
+	// Digest is the image that was verified.
+	Digest name.Digest
+	// Authorities are the names of the satisfied authorities, in policy order.
+	Authorities []string
+	// KeyIDs are the IDs of the keys whose signatures satisfied those authorities.
+	KeyIDs []string
+	// Signatures is how many signature layers were examined.
+	Signatures int
+	// Cached reports that the verdict came from the verdict cache.
+	Cached bool
+}
+
+// Stats are counters for tests and metrics.
+type Stats struct {
+	// SignatureFetches counts reads of a signature tag from the registry.
+	SignatureFetches int64
+	// VerdictHits and VerdictMisses count verdict cache lookups.
+	VerdictHits   int64
+	VerdictMisses int64
+}
+
+type counters struct {
+	signatureFetches, verdictHits, verdictMisses atomic.Int64
+}
+
+type verdict struct {
+	result Result
+	err    error
+}
+
+// New returns a Verifier. See the With… options for defaults.
+func New(opts ...Option) *Verifier {
+	o := makeOptions(opts...)
+	return &Verifier{
+		opts:     o,
+		sigCache: newLRU[*fetchedSignatures](min(o.cacheSize, maxSignatureCacheSize)),
+		verdicts: newLRU[verdict](o.cacheSize),
+	}
+}
+
+// Stats returns a snapshot of the Verifier's counters.
+func (v *Verifier) Stats() Stats {
+	return Stats{
+		SignatureFetches: v.stats.signatureFetches.Load(),
+		VerdictHits:      v.stats.verdictHits.Load(),
+		VerdictMisses:    v.stats.verdictMisses.Load(),
+	}
+}
+
+// Verify reports whether img satisfies p: a nil error means it does. Otherwise the error is a
+// *reason.Error whose code says why: NoSignatures, NoMatchingSignatures, ThresholdNotMet,
+// AnnotationMismatch, PolicyError, or a registry code when the signatures could not be read. The
+// Result is never nil.
+//
+// img must name a manifest the caller has confirmed exists (the resolver does). Verdicts are cached
+// by (img, p.Fingerprint); a policy without a fingerprint is never cached.
+func (v *Verifier) Verify(ctx context.Context, img name.Digest, p *policy.Policy) (*Result, error) {
+	res := &Result{Digest: img}
+	auths, threshold, err := compile(p)
+	if err != nil {
+		return res, reason.New(reason.PolicyError, policyName(p), err)
+	}
+
+	cacheKey := ""
+	if p.Fingerprint != "" {
+		cacheKey = img.Name() + "\x00" + p.Fingerprint
+		if vd, ok := v.verdicts.get(cacheKey, v.opts.now()); ok {
+			v.stats.verdictHits.Add(1)
+			r := vd.result
+			r.Cached = true
+			return &r, vd.err
+		}
+		v.stats.verdictMisses.Add(1)
+	}
+
+	fs, err := v.signatures(ctx, img)
+	if err != nil {
+		return res, err
+	}
+	*res, err = evaluate(ctx, img, p, auths, threshold, fs)
+
+	if cacheKey != "" && cacheable(err) {
+		ttl := v.opts.passTTL
+		if err != nil {
+			ttl = v.opts.failTTL
+		}
+		now := v.opts.now()
+		v.verdicts.put(cacheKey, verdict{result: cloneResult(*res), err: err}, now, now.Add(ttl))
+	}
+	return res, err
+}
+
+// cacheable reports whether a verdict is an answer about the image (registry trouble and
+// cancellations are not).
+func cacheable(err error) bool {
+	switch reason.Of(err) {
+	case "", reason.NoSignatures, reason.NoMatchingSignatures, reason.ThresholdNotMet, reason.AnnotationMismatch:
+		return true
+	}
+	return false
+}
+
+func cloneResult(r Result) Result {
+	r.Authorities = slices.Clone(r.Authorities)
+	r.KeyIDs = slices.Clone(r.KeyIDs)
+	return r
+}
+
+func policyName(p *policy.Policy) string {
+	if p == nil || p.Name == "" {
+		return "policy"
+	}
+	return p.Name
+}
