@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := $(CURDIR)/bin
 PKGS  := ./...
 
-.PHONY: all build test unit lint demo bench fmt clean
+.PHONY: all build test unit lint tools demo bench fmt clean
 
 all: build
 
@@ -12,11 +12,15 @@ all: build
 build:
 	$(GO) build -trimpath -o $(BIN)/signet-webhook ./cmd/webhook
 
-## test: lint, then every test with the race detector
-test: lint unit
+## test: lint, build the test tools (once), then every test with the race detector
+test: lint tools unit
 
 unit:
-	$(GO) test -race -count=1 $(PKGS)
+	SIGNET_TOOLS_BIN=$(CURDIR)/.tools/bin $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+## tools: build the heavy test tools (tools/*) into .tools/bin, once
+tools:
+	hack/tools.sh
 
 ## lint: formatting, vet, module hygiene
 lint:

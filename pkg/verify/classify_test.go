@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -23,7 +24,7 @@ func TestRegistryError(t *testing.T) {
 		"401 is an auth failure.":                    {&transport.Error{StatusCode: http.StatusUnauthorized}, reason.AuthFailed},
 		"403 is an auth failure.":                    {&transport.Error{StatusCode: http.StatusForbidden}, reason.AuthFailed},
 		"429 is rate limiting.":                      {&transport.Error{StatusCode: http.StatusTooManyRequests}, reason.RateLimited},
-		"404 is an unknown manifest.":                {&transport.Error{StatusCode: http.StatusNotFound}, reason.ManifestUnknown},
+		"404 is an unknown manifest.":                {&transport.Error{StatusCode: http.StatusNotFound, Request: httptest.NewRequest(http.MethodGet, "/v2/app/manifests/sha256-ab.sig", nil)}, reason.ManifestUnknown},
 		"503 is an unreachable registry.":            {&transport.Error{StatusCode: http.StatusServiceUnavailable}, reason.RegistryUnreachable},
 		"A deadline is a time-out.":                  {fmt.Errorf("get: %w", context.DeadlineExceeded), reason.TimedOut},
 		"A refused connection is unreachable.":       {&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, reason.RegistryUnreachable},

@@ -147,7 +147,7 @@ func readSignature(sig oci.Signature) (*signedPayload, error) {
 		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
 			return nil, nil // the manifest names a blob the registry does not have: a broken signature
 		}
-		if _, ok := registryCode(err); ok {
+		if fromRegistry(err) {
 			return nil, err
 		}
 		return nil, nil // oversized, or content that does not match its digest
