@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,6 +33,14 @@ import (
 
 func main() {
 	var cfg config
+	if err := newCommand(&cfg).Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "signet-webhook:", err)
+		os.Exit(1)
+	}
+}
+
+// newCommand is the signet-webhook command; flags fill cfg.
+func newCommand(cfg *config) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:           "signet-webhook",
 		Short:         "Kubernetes admission webhook that admits only signed images and pins them to digests",
@@ -47,18 +56,15 @@ func main() {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			return serve(ctx, &cfg)
+			return serve(ctx, cfg, os.Stderr)
 		},
 	}
 	cfg.addFlags(cmd.Flags())
-	if err := cmd.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "signet-webhook:", err)
-		os.Exit(1)
-	}
+	return cmd
 }
 
-func serve(ctx context.Context, cfg *config) error {
-	logger, err := newLogger(cfg.LogLevel)
+func serve(ctx context.Context, cfg *config, logOut io.Writer) error {
+	logger, err := newLogger(cfg.LogLevel, logOut)
 	if err != nil {
 		return err
 	}
@@ -197,10 +203,10 @@ func certificateSource(ctx context.Context, cfg *config, logger *slog.Logger) (f
 	return w.GetCertificate, nil
 }
 
-func newLogger(level string) (*slog.Logger, error) {
+func newLogger(level string, out io.Writer) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: l})), nil
 }
