@@ -14,15 +14,13 @@ import (
 // maxShownValue bounds how much of a signed annotation value a message repeats.
 const maxShownValue = 64
 
-// checkAnnotations returns "" when the signed payload carries every required annotation with
+// checkAnnotations returns "" when the signed annotations (the simple-signing payload's optional
+// section, or the in-toto subject's annotations of a bundle) hold every required annotation with
 // exactly the required string value (an empty required value means present and empty), and
 // otherwise a phrase naming the first offending annotation, in key order, and the value required.
-func checkAnnotations(required map[string]string, claim *payload.SimpleContainerImage) string {
+func checkAnnotations(required map[string]string, signed map[string]any) string {
 	if len(required) == 0 {
 		return ""
-	}
-	if claim == nil {
-		return "has no simple-signing payload"
 	}
 	keys := make([]string, 0, len(required))
 	for k := range required {
@@ -31,7 +29,7 @@ func checkAnnotations(required map[string]string, claim *payload.SimpleContainer
 	slices.Sort(keys)
 	for _, k := range keys {
 		want := required[k]
-		got, ok := claim.Optional[k]
+		got, ok := signed[k]
 		if !ok {
 			return fmt.Sprintf("lacks required annotation %q (policy requires %q)", k, want)
 		}

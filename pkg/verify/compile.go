@@ -29,6 +29,11 @@ func compile(p *policy.Policy) ([]authority, int, error) {
 	if len(p.Authorities) == 0 {
 		return nil, 0, errors.New("policy has no authorities")
 	}
+	switch p.MultiArch {
+	case "", policy.MultiArchIndex, policy.MultiArchPlatforms, policy.MultiArchAny:
+	default:
+		return nil, 0, fmt.Errorf("unknown multi-arch rule %q; use index, platforms or any", p.MultiArch)
+	}
 	threshold := max(p.Threshold, 1)
 	if threshold > len(p.Authorities) {
 		return nil, 0, fmt.Errorf("threshold %d exceeds the %d authorities", threshold, len(p.Authorities))

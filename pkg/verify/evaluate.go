@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,13 +19,18 @@ import (
 // maxListed bounds how many keys or notes a failure message lists.
 const maxListed = 8
 
-// evaluate checks the fetched signatures of img against the compiled authorities of p.
+// evaluate checks the fetched signatures of img, in both formats, against the compiled
+// authorities of p.
 func evaluate(ctx context.Context, img name.Digest, p *policy.Policy, auths []authority, threshold int, fs *fetchedSignatures) (Result, error) {
-	res := Result{Digest: img, Signatures: fs.examined}
+	res := Result{Digest: img, Signatures: fs.examined()}
 	subject := img.Name()
-	if fs.examined == 0 {
-		return res, reason.Errorf(reason.NoSignatures, subject,
-			"no cosign signatures found for %s; sign it with `signet sign --key cosign.key %s`", subject, subject)
+	if fs.examined() == 0 {
+		msg := fmt.Sprintf("no cosign signatures found for %s (neither at %s nor among its referrers); sign it with `signet sign --key cosign.key %s`",
+			subject, fs.legacy.tag, subject)
+		if fs.bundles.others > 0 {
+			msg += fmt.Sprintf("; %d %s not sigstore bundles", fs.bundles.others, plural(fs.bundles.others, "referrer is", "referrers are"))
+		}
+		return res, reason.New(reason.NoSignatures, subject, errors.New(msg))
 	}
 	h, err := v1.NewHash(img.DigestStr())
 	if err != nil {
@@ -35,30 +41,58 @@ func evaluate(ctx context.Context, img name.Digest, p *policy.Policy, auths []au
 		missing       []string
 		mismatch      string   // the first annotation problem of a signature that verifies
 		otherDigests  []string // signatures a policy key made for another image
+		attestations  []string // bundles a policy key signed that are not signatures
 		anyAnnotation bool
 	)
+	// check reports whether a signature that key k made over img passes the annotation rule.
+	check := func(a authority, k key, signed map[string]any, hasPayload bool, annotationOnly *bool) bool {
+		problem := ""
+		if !hasPayload && len(p.Annotations) > 0 {
+			problem = "has no simple-signing payload"
+		} else {
+			problem = checkAnnotations(p.Annotations, signed)
+		}
+		if problem == "" {
+			return true
+		}
+		*annotationOnly = true
+		if mismatch == "" {
+			mismatch = fmt.Sprintf("signature by key %s (authority %s) %s", k.id, a.name, problem)
+		}
+		return false
+	}
 	for _, a := range auths {
 		satisfied, annotationOnly := false, false
 	keys:
 		for _, k := range a.keys {
-			for _, sp := range fs.sigs {
+			for _, sp := range fs.legacy.sigs {
 				ok, claimed := verifyWithKey(ctx, sp.sig, h, k)
 				if claimed != "" {
 					otherDigests = appendUnique(otherDigests, fmt.Sprintf("key %s signed %s", k.id, claimed))
 				}
-				if !ok {
-					continue
+				var signed map[string]any
+				if sp.claim != nil {
+					signed = sp.claim.Optional
 				}
-				if problem := checkAnnotations(p.Annotations, sp.claim); problem != "" {
-					annotationOnly = true
-					if mismatch == "" {
-						mismatch = fmt.Sprintf("signature by key %s (authority %s) %s", k.id, a.name, problem)
-					}
-					continue
+				if ok && check(a, k, signed, sp.claim != nil, &annotationOnly) {
+					satisfied = true
+					res.KeyIDs = appendUnique(res.KeyIDs, k.id)
+					break keys
 				}
-				satisfied = true
-				res.KeyIDs = appendUnique(res.KeyIDs, k.id)
-				break keys
+			}
+			for _, b := range fs.bundles.bundles {
+				c := verifyBundleWithKey(ctx, b, h, k)
+				if c.claimed != "" {
+					otherDigests = appendUnique(otherDigests, fmt.Sprintf("key %s signed %s", k.id, c.claimed))
+				}
+				if c.predicate != "" {
+					attestations = appendUnique(attestations, fmt.Sprintf("key %s attested %s", k.id, shown(c.predicate)))
+				}
+				if c.ok && check(a, k, c.annotations, true, &annotationOnly) {
+					satisfied = true
+					res.KeyIDs = appendUnique(res.KeyIDs, k.id)
+					break keys
+				}
 			}
 		}
 		switch {
@@ -79,21 +113,35 @@ func evaluate(ctx context.Context, img name.Digest, p *policy.Policy, auths []au
 		if threshold > 1 {
 			msg += fmt.Sprintf("; %s", thresholdText(n, threshold, res.Authorities, missing))
 		}
-		return res, reason.New(reason.AnnotationMismatch, subject, fmt.Errorf("%s", msg))
+		return res, reason.New(reason.AnnotationMismatch, subject, errors.New(msg))
 	case n > 0:
-		return res, reason.New(reason.ThresholdNotMet, subject, fmt.Errorf("%s", thresholdText(n, threshold, res.Authorities, missing)))
+		return res, reason.New(reason.ThresholdNotMet, subject, errors.New(thresholdText(n, threshold, res.Authorities, missing)))
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "examined %d %s at %s; none verifies with the policy's keys %s",
-		fs.examined, plural(fs.examined, "signature", "signatures"), fs.tag, listKeys(auths))
-	if fs.malformed > 0 {
-		fmt.Fprintf(&b, "; %d %s not a readable cosign signature", fs.malformed, plural(fs.malformed, "is", "are"))
+	fmt.Fprintf(&b, "examined %s; none verifies with the policy's keys %s", examinedText(fs), listKeys(auths))
+	if bad := fs.legacy.malformed + fs.bundles.malformed; bad > 0 {
+		fmt.Fprintf(&b, "; %d %s not a readable cosign signature or sigstore v0.3 bundle", bad, plural(bad, "is", "are"))
 	}
 	if len(otherDigests) > 0 {
 		fmt.Fprintf(&b, "; signatures for other images: %s", listCapped(otherDigests))
 	}
-	return res, reason.New(reason.NoMatchingSignatures, subject, fmt.Errorf("%s", b.String()))
+	if len(attestations) > 0 {
+		fmt.Fprintf(&b, "; attestations, which are not signatures: %s", listCapped(attestations))
+	}
+	return res, reason.New(reason.NoMatchingSignatures, subject, errors.New(b.String()))
+}
+
+// examinedText says what was looked at: "1 signature at TAG and 2 bundles among the referrers of IMG".
+func examinedText(fs *fetchedSignatures) string {
+	var parts []string
+	if n := fs.legacy.examined; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s at %s", n, plural(n, "signature", "signatures"), fs.legacy.tag))
+	}
+	if n := fs.bundles.examined; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d sigstore %s among %s", n, plural(n, "bundle", "bundles"), fs.bundles.where))
+	}
+	return strings.Join(parts, " and ")
 }
 
 // verifyWithKey reports whether sig is a valid signature by k over a payload naming digest h.

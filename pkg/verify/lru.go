@@ -13,6 +13,8 @@ type lru[V any] struct {
 	max   int
 	order *list.List // front: most recently used
 	items map[string]*list.Element
+	// onEvict, when set, is called for each live entry dropped to make room (for metrics).
+	onEvict func()
 }
 
 type lruEntry[V any] struct {
@@ -59,7 +61,11 @@ func (c *lru[V]) put(key string, val V, now, expires time.Time) {
 	for c.order.Len() >= c.max {
 		oldest := c.order.Back()
 		c.order.Remove(oldest)
-		delete(c.items, oldest.Value.(*lruEntry[V]).key)
+		e := oldest.Value.(*lruEntry[V])
+		delete(c.items, e.key)
+		if c.onEvict != nil && now.Before(e.expires) {
+			c.onEvict()
+		}
 	}
 	c.items[key] = c.order.PushFront(&lruEntry[V]{key: key, val: val, expires: expires})
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/signet-dev/signet/pkg/resolver"
 )
 
 // Defaults for a Verifier built without options.
@@ -31,6 +33,7 @@ type options struct {
 	failTTL       time.Duration
 	cacheSize     int
 	now           func() time.Time
+	metrics       *resolver.Metrics // verdict cache lookups and evictions; nil: none
 }
 
 func makeOptions(opts ...Option) options {
@@ -112,4 +115,10 @@ func WithCacheSize(n int) Option {
 			o.cacheSize = n
 		}
 	}
+}
+
+// WithMetrics records verdict cache hits, misses and evictions in m under the cache label
+// "verdict" (resolver.CacheVerdict). Default: none.
+func WithMetrics(m *resolver.Metrics) Option {
+	return func(o *options) { o.metrics = m }
 }

@@ -6,19 +6,22 @@ import (
 	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/signet-dev/signet/pkg/policy"
 	"github.com/signet-dev/signet/pkg/reason"
+	"github.com/signet-dev/signet/pkg/resolver"
 )
 
 // Verifier checks images against policies. It is safe for concurrent use; build it with New.
 type Verifier struct {
 	opts     options
-	flight   singleflight.Group
+	flight   *singleflight.Group // shared with the views For returns, as are the caches and stats
 	sigCache *lru[*fetchedSignatures]
+	indexes  *lru[*manifestInfo]
 	verdicts *lru[verdict]
-	stats    counters
+	stats    *counters
 }
 
 // Result describes one verification. Verify returns a Result with every answer about the image,
@@ -30,15 +33,19 @@ type Result struct {
 	Authorities []string
 	// KeyIDs are the IDs of the keys whose signatures satisfied those authorities.
 	KeyIDs []string
-	// Signatures is how many signature layers were examined.
+	// Signatures is how many signatures (legacy layers and sigstore bundles) were examined.
 	Signatures int
+	// Checked are the manifests whose signatures were checked, as "sha256:… (os/arch)" for
+	// platform manifests; set when a multi-arch rule looked past the index.
+	Checked []string
 	// Cached reports that the verdict came from the verdict cache.
 	Cached bool
 }
 
 // Stats are counters for tests and metrics.
 type Stats struct {
-	// SignatureFetches counts reads of a signature tag from the registry.
+	// SignatureFetches counts reads of a digest's signatures (signature tag and referrers) from the
+	// registry.
 	SignatureFetches int64
 	// VerdictHits and VerdictMisses count verdict cache lookups.
 	VerdictHits   int64
@@ -57,11 +64,29 @@ type verdict struct {
 // New returns a Verifier. See the With… options for defaults.
 func New(opts ...Option) *Verifier {
 	o := makeOptions(opts...)
+	verdicts := newLRU[verdict](o.cacheSize)
+	verdicts.onEvict = func() { o.metrics.CacheEvicted(resolver.CacheVerdict) }
 	return &Verifier{
 		opts:     o,
+		flight:   new(singleflight.Group),
+		stats:    new(counters),
 		sigCache: newLRU[*fetchedSignatures](min(o.cacheSize, maxSignatureCacheSize)),
-		verdicts: newLRU[verdict](o.cacheSize),
+		indexes:  newLRU[*manifestInfo](min(o.cacheSize, maxSignatureCacheSize)),
+		verdicts: verdicts,
 	}
+}
+
+// For returns a view of v that makes its registry calls with remoteOptions instead of the
+// WithRemoteOptions given to New (nil keeps them), and shares v's caches, flights and counters:
+// cmd/webhook passes the options carrying a pod's pull secrets. Signatures and verdicts stay keyed
+// by digest, whoever asked: they say who signed a digest, not who may pull it.
+func (v *Verifier) For(remoteOptions func(ctx context.Context) []remote.Option) *Verifier {
+	if remoteOptions == nil {
+		return v
+	}
+	view := *v
+	view.opts.remoteOptions = remoteOptions
+	return &view
 }
 
 // Stats returns a snapshot of the Verifier's counters.
@@ -78,6 +103,11 @@ func (v *Verifier) Stats() Stats {
 // AnnotationMismatch, PolicyError, or a registry code when the signatures could not be read. The
 // Result is never nil.
 //
+// When img is an index, p.MultiArch says what must verify: the index itself (index, the default),
+// every platform manifest it lists (platforms), or either (any); a single-platform manifest is
+// verified itself under every rule. Signatures are looked up in both formats (the legacy
+// `sha256-<hex>.sig` tag and sigstore bundles among the OCI 1.1 referrers) at once.
+//
 // img must name a manifest the caller has confirmed exists (the resolver does). Verdicts are cached
 // by (img, p.Fingerprint); a policy without a fingerprint is never cached.
 func (v *Verifier) Verify(ctx context.Context, img name.Digest, p *policy.Policy) (*Result, error) {
@@ -92,18 +122,21 @@ func (v *Verifier) Verify(ctx context.Context, img name.Digest, p *policy.Policy
 		cacheKey = img.Name() + "\x00" + p.Fingerprint
 		if vd, ok := v.verdicts.get(cacheKey, v.opts.now()); ok {
 			v.stats.verdictHits.Add(1)
+			v.opts.metrics.CacheHit(resolver.CacheVerdict)
 			r := vd.result
 			r.Cached = true
 			return &r, vd.err
 		}
 		v.stats.verdictMisses.Add(1)
+		v.opts.metrics.CacheMiss(resolver.CacheVerdict)
 	}
 
-	fs, err := v.signatures(ctx, img)
-	if err != nil {
-		return res, err
+	switch p.MultiArch {
+	case "", policy.MultiArchIndex:
+		*res, err = v.verifyOne(ctx, img, p, auths, threshold)
+	default:
+		*res, err = v.verifyMultiArch(ctx, img, p, auths, threshold)
 	}
-	*res, err = evaluate(ctx, img, p, auths, threshold, fs)
 
 	if cacheKey != "" && cacheable(err) {
 		ttl := v.opts.passTTL
@@ -129,6 +162,7 @@ func cacheable(err error) bool {
 func cloneResult(r Result) Result {
 	r.Authorities = slices.Clone(r.Authorities)
 	r.KeyIDs = slices.Clone(r.KeyIDs)
+	r.Checked = slices.Clone(r.Checked)
 	return r
 }
 
