@@ -34,10 +34,10 @@ type failure struct {
 // checkAll judges distinct images in parallel and returns by ctx's deadline. Images still being
 // judged then get a timed-out failure for each of their policies, so the review is always
 // answered, by the policies' own rules.
-func (r *Reviewer) checkAll(ctx context.Context, ep Endpoint, namespace string, groups []imageGroup, set *policy.Set) []*check {
+func (r *Reviewer) checkAll(ctx context.Context, ep Endpoint, auth PullAuth, groups []imageGroup, set *policy.Set) []*check {
 	checks := make([]*check, len(groups))
 	for i, g := range groups {
-		checks[i] = r.prepare(g, namespace, set)
+		checks[i] = r.prepare(g, auth.Namespace, set)
 	}
 	type done struct {
 		i        int
@@ -62,7 +62,7 @@ func (r *Reviewer) checkAll(ctx context.Context, ep Endpoint, namespace string, 
 					results <- done{i, c.digest, failAll(c.policies, reason.New(reason.Internal, "", errors.New("signet hit a bug judging this image; see the webhook's log")))}
 				}
 			}()
-			digest, failures := r.judge(ctx, ep, c)
+			digest, failures := r.judge(ctx, ep, c, auth)
 			results <- done{i, digest, failures}
 		}()
 	}
@@ -101,7 +101,7 @@ func (r *Reviewer) prepare(g imageGroup, namespace string, set *policy.Set) *che
 	if c.isDigestRef {
 		c.digest = ref.(name.Digest).DigestStr()
 	}
-	c.policies = set.Match(repo, namespace, nil)
+	c.policies = r.match(set, repo, namespace)
 	for _, p := range c.policies {
 		c.pin = c.pin || p.PinDigest
 	}
@@ -110,25 +110,49 @@ func (r *Reviewer) prepare(g imageGroup, namespace string, set *policy.Set) *che
 
 // judge resolves the image and, on the validating endpoint, verifies it against each policy. The
 // mutating endpoint only resolves: what it pins, the validating endpoint verifies by digest.
-func (r *Reviewer) judge(ctx context.Context, ep Endpoint, c *check) (string, []failure) {
+func (r *Reviewer) judge(ctx context.Context, ep Endpoint, c *check, auth PullAuth) (string, []failure) {
 	ref, _, _ := policy.NormalizeImage(c.image)
 	if ep == Mutate && (!c.pin || c.isDigestRef) {
 		return c.digest, nil
 	}
-	dig, err := r.Resolver.Resolve(ctx, ref)
+	// A broken policy fails every image it matches, whatever the registry says; it is never verified.
+	var fs []failure
+	usable := make([]*policy.Policy, 0, len(c.policies))
+	for _, p := range c.policies {
+		if p.Err != nil {
+			fs = append(fs, failure{p, reason.New(reason.PolicyError, "", fmt.Errorf("the policy is broken and refuses every image it matches until it is fixed (see its status): %w", p.Err))})
+			continue
+		}
+		usable = append(usable, p)
+	}
+	if ep == Validate && len(usable) == 0 {
+		return c.digest, fs
+	}
+	dig, err := r.Resolver.Resolve(ctx, ref, auth)
 	if err != nil {
-		return c.digest, failAll(c.policies, err)
+		return c.digest, append(fs, failAll(usable, err)...)
 	}
 	if ep == Mutate {
 		return dig.DigestStr(), nil
 	}
-	var fs []failure
-	for _, p := range c.policies {
-		if err := r.Verifier.Verify(ctx, dig, p); err != nil {
+	for _, p := range usable {
+		if err := r.Verifier.Verify(ctx, dig, p, auth); err != nil {
 			fs = append(fs, failure{p, err})
 		}
 	}
 	return dig.DigestStr(), fs
+}
+
+// match finds the policies for repo in namespace, with the namespace's labels when known.
+func (r *Reviewer) match(set *policy.Set, repo, namespace string) []*policy.Policy {
+	if r.Namespaces == nil {
+		return set.Match(repo, namespace, nil)
+	}
+	labels, ok := r.Namespaces.Labels(namespace)
+	if !ok {
+		return set.MatchUnknownNamespace(repo, namespace)
+	}
+	return set.Match(repo, namespace, labels)
 }
 
 func failAll(ps []*policy.Policy, err error) []failure {

@@ -133,14 +133,14 @@ func TestHandlerAnswersInTheVersionAskedAndEchoesTheUID(t *testing.T) {
 // panickingResolver injects a bug; nothing real panics on demand.
 type panickingResolver struct{}
 
-func (panickingResolver) Resolve(context.Context, name.Reference) (name.Digest, error) {
+func (panickingResolver) Resolve(context.Context, name.Reference, PullAuth) (name.Digest, error) {
 	panic("injected bug")
 }
 
 // blockingResolver stands in for a registry that never answers, to test the deadline without one.
 type blockingResolver struct{}
 
-func (blockingResolver) Resolve(ctx context.Context, _ name.Reference) (name.Digest, error) {
+func (blockingResolver) Resolve(ctx context.Context, _ name.Reference, _ PullAuth) (name.Digest, error) {
 	<-ctx.Done()
 	time.Sleep(50 * time.Millisecond) // answers late even after cancellation
 	return name.Digest{}, ctx.Err()

@@ -17,15 +17,21 @@ import (
 )
 
 // Resolver turns a reference into the digest the kubelet would pull. Digest references must be
-// confirmed to exist and returned unchanged.
+// confirmed to exist and returned unchanged. auth says whose pull credentials may be used.
 type Resolver interface {
-	Resolve(ctx context.Context, ref name.Reference) (name.Digest, error)
+	Resolve(ctx context.Context, ref name.Reference, auth PullAuth) (name.Digest, error)
 }
 
 // Verifier says whether an image digest satisfies a policy; nil means it does. Errors carry a
-// reason.Code.
+// reason.Code. auth says whose pull credentials may be used to read signatures.
 type Verifier interface {
-	Verify(ctx context.Context, img name.Digest, p *policy.Policy) error
+	Verify(ctx context.Context, img name.Digest, p *policy.Policy, auth PullAuth) error
+}
+
+// NamespaceLabeler returns a namespace's labels from a cache; ok is false when the namespace is
+// not known yet, and then policies with a namespace selector are applied rather than skipped.
+type NamespaceLabeler interface {
+	Labels(namespace string) (labels map[string]string, ok bool)
 }
 
 // PolicySource hands out the current, immutable policy snapshot.
@@ -75,6 +81,9 @@ type Reviewer struct {
 	Logger *slog.Logger
 	// Metrics may be nil.
 	Metrics *Metrics
+	// Namespaces gives namespace labels for cluster policies' namespace selectors. Nil: only the
+	// kubernetes.io/metadata.name label is known.
+	Namespaces NamespaceLabeler
 }
 
 const defaultMaxImages = 256
@@ -96,6 +105,7 @@ type decision struct {
 	denials  []string
 	warnings []string
 	audit    map[string]string
+	audited  []reason.Code // reasons of the would-be denials in audit
 	patch    []patchOp
 	images   []string
 	reasons  []reason.Code
@@ -130,6 +140,10 @@ func (r *Reviewer) decide(ctx context.Context, ep Endpoint, req *admissionv1.Adm
 		}
 		imgs = changedImages(imgs, old)
 	}
+	auth, err := PodPullAuth(kind, req.Object.Raw, req.Namespace)
+	if err != nil {
+		return d.reject(400, "cannot read the object: "+err.Error())
+	}
 	groups := groupByImage(imgs)
 	maxImages := r.MaxImages
 	if maxImages <= 0 {
@@ -143,7 +157,7 @@ func (r *Reviewer) decide(ctx context.Context, ep Endpoint, req *admissionv1.Adm
 		return d
 	}
 	set := r.Policies.Policies()
-	checks := r.checkAll(ctx, ep, req.Namespace, groups, set)
+	checks := r.checkAll(ctx, ep, auth, groups, set)
 	for _, c := range checks {
 		d.images = append(d.images, c.image)
 		d.apply(ep, c, r.unmatched())
@@ -274,6 +288,7 @@ func (d *decision) apply(ep Endpoint, c *check, unmatched UnmatchedAction) {
 			}
 			key := fmt.Sprintf("image-%d", len(d.audit))
 			d.audit[key] = msg
+			d.audited = append(d.audited, code)
 		default:
 			d.denials = append(d.denials, msg)
 		}
@@ -313,6 +328,9 @@ func (r *Reviewer) record(ep Endpoint, req *admissionv1.AdmissionRequest, d *dec
 	}
 	if len(d.denials) > 0 {
 		attrs = append(attrs, slog.String("message", strings.Join(d.denials, "; ")))
+	}
+	if len(d.audit) > 0 {
+		attrs = append(attrs, slog.Any("audit", d.audit))
 	}
 	r.Logger.LogAttrs(context.Background(), slog.LevelInfo, "admission decision", attrs...)
 }

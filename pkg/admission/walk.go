@@ -52,22 +52,9 @@ type container struct {
 // Images returns every container image in obj, a JSON object of the given kind. A kind signet does
 // not know is an error; so is an object whose pod spec is not where the kind puts it.
 func Images(kind string, obj []byte) ([]Image, error) {
-	path, ok := podSpecPaths[kind]
-	if !ok {
-		return nil, fmt.Errorf("kind %q is not one signet reviews", kind)
-	}
-	raw := json.RawMessage(obj)
-	for i, key := range path {
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &fields); err != nil {
-			return nil, fmt.Errorf("decoding %s %s: %w", kind, fieldPath(path[:i]), err)
-		}
-		next, ok := fields[key]
-		if !ok || isNull(next) {
-			// A template without a spec has no containers; the API server rejects it anyway.
-			return nil, nil
-		}
-		raw = next
+	raw, path, err := findPodSpec(kind, obj)
+	if err != nil || raw == nil {
+		return nil, err
 	}
 	var spec map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &spec); err != nil {
@@ -94,6 +81,28 @@ func Images(kind string, obj []byte) ([]Image, error) {
 		}
 	}
 	return out, nil
+}
+
+// findPodSpec returns the pod spec of obj and its path, or nil when the object has none (a template
+// without a spec has no containers; the API server rejects it anyway).
+func findPodSpec(kind string, obj []byte) (json.RawMessage, []string, error) {
+	path, ok := podSpecPaths[kind]
+	if !ok {
+		return nil, nil, fmt.Errorf("kind %q is not one signet reviews", kind)
+	}
+	raw := json.RawMessage(obj)
+	for i, key := range path {
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return nil, path, fmt.Errorf("decoding %s %s: %w", kind, fieldPath(path[:i]), err)
+		}
+		next, ok := fields[key]
+		if !ok || isNull(next) {
+			return nil, path, nil
+		}
+		raw = next
+	}
+	return raw, path, nil
 }
 
 func isNull(raw json.RawMessage) bool {

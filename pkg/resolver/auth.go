@@ -45,8 +45,8 @@ type dockerConfigKeychain struct {
 	checked time.Time // last stat
 	modTime time.Time // of the loaded file
 	size    int64
-	auths   map[string]authn.AuthConfig // normalised key → credentials
-	gen     uint64                      // bumped by every successful load
+	auths   dockerAuths
+	gen     uint64 // bumped by every successful load
 }
 
 // load reads the file; the caller holds mu or has the only reference.
@@ -59,15 +59,9 @@ func (k *dockerConfigKeychain) load() error {
 	if err != nil {
 		return fmt.Errorf("reading docker config: %w", err)
 	}
-	var cfg struct {
-		Auths map[string]authn.AuthConfig `json:"auths"`
-	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
+	auths, err := parseDockerConfig(b)
+	if err != nil {
 		return fmt.Errorf("parsing docker config %s: %w", k.path, err)
-	}
-	auths := make(map[string]authn.AuthConfig, len(cfg.Auths))
-	for key, a := range cfg.Auths {
-		auths[normaliseAuthKey(key)] = a
 	}
 	k.auths, k.modTime, k.size, k.checked = auths, fi.ModTime(), fi.Size(), time.Now()
 	k.gen++
@@ -112,8 +106,33 @@ func (k *dockerConfigKeychain) lookup(registry, repository string) (authn.AuthCo
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.refresh()
+	return k.auths.lookup(registry, repository)
+}
+
+// dockerAuths are the "auths" of a docker config, by normalised key (see normaliseAuthKey).
+type dockerAuths map[string]authn.AuthConfig
+
+// parseDockerConfig reads the "auths" of a docker config.json, which is also the content of a
+// kubernetes.io/dockerconfigjson Secret's .dockerconfigjson.
+func parseDockerConfig(b []byte) (dockerAuths, error) {
+	var cfg struct {
+		Auths map[string]authn.AuthConfig `json:"auths"`
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, err
+	}
+	auths := make(dockerAuths, len(cfg.Auths))
+	for key, a := range cfg.Auths {
+		auths[normaliseAuthKey(key)] = a
+	}
+	return auths, nil
+}
+
+// lookup returns the credentials for repository (registry/repo): the entry with the longest key
+// that is the registry, the repository or a prefix of it.
+func (d dockerAuths) lookup(registry, repository string) (authn.AuthConfig, bool) {
 	best, bestLen := authn.AuthConfig{}, -1
-	for key, a := range k.auths {
+	for key, a := range d {
 		if key == registry || key == repository || strings.HasPrefix(repository, key+"/") {
 			if len(key) > bestLen {
 				best, bestLen = a, len(key)
@@ -121,6 +140,27 @@ func (k *dockerConfigKeychain) lookup(registry, repository string) (authn.AuthCo
 		}
 	}
 	return best, bestLen >= 0
+}
+
+// Resolve implements authn.Keychain for fixed credentials (a pull secret's): authn.Anonymous for a
+// registry without an entry, so that an authn.NewMultiKeychain asks the next keychain.
+func (d dockerAuths) Resolve(target authn.Resource) (authn.Authenticator, error) {
+	c, ok := d.lookup(target.RegistryStr(), target.String())
+	if !ok {
+		return authn.Anonymous, nil
+	}
+	return authn.FromConfig(c), nil
+}
+
+// DockerConfigJSONKeychain returns a keychain with the credentials in b, the content of a docker
+// config.json or of the .dockerconfigjson key of a kubernetes.io/dockerconfigjson Secret. Entries
+// match as in DockerConfigKeychain.
+func DockerConfigJSONKeychain(b []byte) (authn.Keychain, error) {
+	auths, err := parseDockerConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("parsing docker config JSON: %w", err)
+	}
+	return auths, nil
 }
 
 // generation changes whenever the file was reloaded; the Registry renews its Puller then, so that

@@ -13,6 +13,8 @@ type lru[V any] struct {
 	order *list.List // front = most recently used
 	items map[string]*list.Element
 	now   func() time.Time
+	// onEvict, when set, is called (under the lock) for each live entry dropped to make room.
+	onEvict func()
 }
 
 type lruEntry[V any] struct {
@@ -61,7 +63,11 @@ func (c *lru[V]) add(key string, val V, ttl time.Duration) {
 	for c.order.Len() >= c.max {
 		oldest := c.order.Back()
 		c.order.Remove(oldest)
-		delete(c.items, oldest.Value.(*lruEntry[V]).key)
+		e := oldest.Value.(*lruEntry[V])
+		delete(c.items, e.key)
+		if c.onEvict != nil && (e.expires.IsZero() || c.now().Before(e.expires)) {
+			c.onEvict()
+		}
 	}
 	c.items[key] = c.order.PushFront(&lruEntry[V]{key: key, val: val, expires: expires})
 }

@@ -51,6 +51,10 @@ func classify(err error, subject string, isDigest bool, waited time.Duration) er
 		}
 		return reason.New(reason.RegistryUnreachable, subject, ra)
 	}
+	var big *manifestTooLargeError
+	if errors.As(err, &big) {
+		return reason.New(reason.RegistryUnreachable, subject, big)
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		return classifyStatus(te, subject, host, isDigest, mk)

@@ -40,6 +40,27 @@
 // in WithInsecureHosts. References to listed hosts are made insecure (Registry.Reference) so that
 // go-containerregistry may use HTTP for them (it still tries HTTPS first and falls back to HTTP).
 //
+// # Pull secrets
+//
+// ResolveFor and RemoteOptionsFor act on behalf of a pod (PullAuth): the pod's imagePullSecrets
+// and its service account's, found by a PullSecretSource (package pullsecrets watches them with
+// informers), are tried before the Registry's own credentials. Requests with equal secrets share a
+// Puller and so its tokens. Caches stay keyed by tag and digest, whoever asked: a digest or a
+// verdict is no credential, and a pod without pull credentials cannot pull the image anyway.
+// Flights are shared only between equal secrets, so that one pod's missing credentials never fail
+// another's lookup.
+//
+// # TLS
+//
+// WithCABundle adds CAs trusted for every registry; WithRegistryCA adds a CA trusted for one
+// registry host only (the roots are chosen per dialled host). Manifests larger than 4 MiB are
+// refused unread.
+//
+// # Metrics
+//
+// NewMetrics registers request, latency, retry, in-flight and cache collectors on a registerer the
+// caller owns; WithMetrics (and verify.WithMetrics for the verdict cache) report into it.
+//
 // # Errors
 //
 // Every error is a *reason.Error whose Subject is the image as written and whose cause names the

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -17,8 +18,9 @@ import (
 type Option func(*options) error
 
 type options struct {
-	caBundles      [][]byte // PEM, each holding at least one certificate
-	caSources      []string // where each bundle came from, for error messages
+	caBundles      [][]byte            // PEM, each holding at least one certificate
+	caSources      []string            // where each bundle came from, for error messages
+	registryCAs    map[string][][]byte // host name (lower case, no port) → PEM bundles trusted for it only
 	insecure       map[string]bool
 	dockerConfig   string
 	keychain       authn.Keychain
@@ -33,6 +35,8 @@ type options struct {
 	flightTimeout  time.Duration // bound of a lookup whose caller has no deadline
 	pullerLifetime time.Duration // how long one remote.Puller (and its tokens) is reused
 	configRecheck  time.Duration // how often the docker config file is stat'ed for changes
+	metrics        *Metrics
+	pullSecrets    PullSecretSource
 }
 
 const (
@@ -51,6 +55,7 @@ const (
 func makeOptions(opts ...Option) (*options, error) {
 	o := &options{
 		insecure:       map[string]bool{},
+		registryCAs:    map[string][][]byte{},
 		tagTTL:         defaultTagTTL,
 		cacheSize:      defaultCacheSize,
 		userAgent:      defaultUserAgent,
@@ -71,8 +76,8 @@ func makeOptions(opts ...Option) (*options, error) {
 		}
 	}
 	switch {
-	case o.transport != nil && len(o.caBundles) > 0:
-		return nil, errors.New("WithTransport and WithCABundle cannot be combined: configure the CA pool on the transport you pass")
+	case o.transport != nil && (len(o.caBundles) > 0 || len(o.registryCAs) > 0):
+		return nil, errors.New("WithTransport cannot be combined with WithCABundle or WithRegistryCA: configure the CA pool on the transport you pass")
 	case o.dockerConfig != "" && o.keychain != nil:
 		return nil, errors.New("WithDockerConfig and WithKeychain cannot be combined: pass authn.NewMultiKeychain(DockerConfigKeychain(path), yours) to WithKeychain")
 	}
@@ -109,6 +114,53 @@ func (o *options) addCA(pemBytes []byte, source string) error {
 	}
 	o.caBundles = append(o.caBundles, pemBytes)
 	o.caSources = append(o.caSources, source)
+	return nil
+}
+
+// WithRegistryCA trusts the certificates in pemBytes for the registry host only (host or
+// host:port as in image references; the CA is trusted for that host name on every port), on top of
+// the system roots and WithCABundle's. A CA given for one registry never vouches for another. It may
+// be given more than once, also for the same host; it is an error if pemBytes holds no certificate.
+// Per-registry CAs apply to direct connections: through an HTTPS proxy only the shared roots apply.
+//
+// The default is none.
+func WithRegistryCA(host string, pemBytes []byte) Option {
+	return func(o *options) error {
+		return o.addRegistryCA(host, pemBytes, fmt.Sprintf("the CA bundle for registry %s", host))
+	}
+}
+
+// WithRegistryCAFile is WithRegistryCA with the PEM read from path.
+//
+// The default is none.
+func WithRegistryCAFile(host, path string) Option {
+	return func(o *options) error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("reading the CA bundle for registry %s: %w", host, err)
+		}
+		return o.addRegistryCA(host, b, fmt.Sprintf("CA bundle %s for registry %s", path, host))
+	}
+}
+
+func (o *options) addRegistryCA(host string, pemBytes []byte, source string) error {
+	host = strings.TrimSpace(host)
+	if strings.Contains(host, "://") || strings.Contains(host, "/") {
+		return fmt.Errorf("registry %q for a CA bundle: give host or host:port, without scheme or path", host)
+	}
+	reg, err := name.NewRegistry(host, name.StrictValidation)
+	if err != nil {
+		return fmt.Errorf("registry %q for a CA bundle: %w", host, err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pemBytes) {
+		return fmt.Errorf("%s holds no PEM certificate", source)
+	}
+	hostname := reg.RegistryStr()
+	if h, _, err := net.SplitHostPort(hostname); err == nil {
+		hostname = h
+	}
+	hostname = strings.ToLower(hostname)
+	o.registryCAs[hostname] = append(o.registryCAs[hostname], pemBytes)
 	return nil
 }
 
@@ -245,6 +297,20 @@ func WithRetries(n int) Option {
 			return fmt.Errorf("WithRetries: %d attempts; need at least 1", n)
 		}
 		o.retries = n
+		return nil
+	}
+}
+
+// WithMetrics records requests, latencies, retries, in-flight requests and cache lookups and
+// evictions in m (see NewMetrics).
+//
+// The default is no metrics; Stats counts regardless.
+func WithMetrics(m *Metrics) Option {
+	return func(o *options) error {
+		if m == nil {
+			return errors.New("WithMetrics: nil metrics")
+		}
+		o.metrics = m
 		return nil
 	}
 }

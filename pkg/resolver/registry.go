@@ -27,11 +27,18 @@ type Registry struct {
 	digests *lru[struct{}]    // confirmed digest names, no expiry
 	flights singleflight.Group
 
-	mu            sync.Mutex
-	puller        *remote.Puller
-	pullerExpires time.Time
-	pullerGen     uint64 // the docker config generation the Puller was built with
+	mu      sync.Mutex        // held while a Puller is built
+	pullers *lru[pullerEntry] // by credSet key ("" for the Registry's own credentials)
 }
+
+// pullerEntry is a Puller and the docker config generation it was built with.
+type pullerEntry struct {
+	puller *remote.Puller
+	gen    uint64
+}
+
+// maxPullers bounds the Pullers kept for distinct sets of pull secrets.
+const maxPullers = 256
 
 // New returns a Registry configured by opts.
 func New(opts ...Option) (*Registry, error) {
@@ -60,17 +67,23 @@ func New(opts ...Option) (*Registry, error) {
 		base:          o.retryBase,
 		maxRetryAfter: o.maxRetryAfter,
 		stats:         &r.stats,
+		metrics:       o.metrics,
 		next: &plainHTTPGuard{
 			insecure: o.insecure,
 			next: &hostLimiter{
 				limit: o.maxPerHost,
 				slots: map[string]chan struct{}{},
-				next:  &requestCounter{stats: &r.stats, next: r.base},
+				next: &manifestLimiter{
+					next: &requestCounter{stats: &r.stats, metrics: o.metrics, next: r.base},
+				},
 			},
 		},
 	}
+	r.pullers = newLRU[pullerEntry](maxPullers, time.Now)
 	r.tags = newLRU[name.Digest](o.cacheSize, time.Now)
+	r.tags.onEvict = func() { o.metrics.CacheEvicted(CacheTag) }
 	r.digests = newLRU[struct{}](o.cacheSize, time.Now)
+	r.digests.onEvict = func() { o.metrics.CacheEvicted(CacheDigest) }
 	return r, nil
 }
 
@@ -123,17 +136,27 @@ func (r *Registry) Reference(ref name.Reference) name.Reference {
 // shared Puller so that repository tokens are reused. go-containerregistry's own retries are off.
 // Pass references through Reference first, and map errors with Classify.
 func (r *Registry) RemoteOptions(ctx context.Context) []remote.Option {
-	opts := append(r.baseOptions(), remote.WithContext(ctx))
-	if p, err := r.currentPuller(); err == nil {
+	return r.remoteOptions(ctx, nil)
+}
+
+// RemoteOptionsFor is RemoteOptions for a call made on behalf of a pod: its pull secrets (see
+// WithPullSecrets) are tried before the Registry's own credentials.
+func (r *Registry) RemoteOptionsFor(ctx context.Context, auth PullAuth) []remote.Option {
+	return r.remoteOptions(ctx, r.credentials(auth))
+}
+
+func (r *Registry) remoteOptions(ctx context.Context, cs *credSet) []remote.Option {
+	opts := append(r.baseOptions(r.keychainFor(cs)), remote.WithContext(ctx))
+	if p, err := r.currentPuller(cs); err == nil {
 		opts = append(opts, remote.Reuse(p))
 	}
 	return opts
 }
 
-func (r *Registry) baseOptions() []remote.Option {
+func (r *Registry) baseOptions(k authn.Keychain) []remote.Option {
 	return []remote.Option{
 		remote.WithTransport(r.rt),
-		remote.WithAuthFromKeychain(r.keychain),
+		remote.WithAuthFromKeychain(k),
 		remote.WithUserAgent(r.opts.userAgent),
 		// Retries are ours (retrier): one attempt at go-containerregistry's level.
 		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
@@ -142,24 +165,28 @@ func (r *Registry) baseOptions() []remote.Option {
 	}
 }
 
-// currentPuller returns the shared Puller, replacing it once it is older than pullerLifetime or
-// the docker config changed. A Puller keeps one authenticated transport per repository (ping and
-// token exchange done once); the replacement bounds that memory and re-reads the auth challenge
-// and credentials now and then.
-func (r *Registry) currentPuller() (*remote.Puller, error) {
+// currentPuller returns the Puller for cs (nil: the Registry's own credentials), replacing it once
+// it is older than pullerLifetime or the docker config changed. A Puller keeps one authenticated
+// transport per repository (ping and token exchange done once); the replacement bounds that memory
+// and re-reads the auth challenge and credentials now and then.
+func (r *Registry) currentPuller(cs *credSet) (*remote.Puller, error) {
 	var gen uint64
 	if k, ok := r.keychain.(*dockerConfigKeychain); ok {
 		gen = k.generation()
 	}
+	key := ""
+	if cs != nil {
+		key = cs.key
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := time.Now()
-	if r.puller == nil || !now.Before(r.pullerExpires) || gen != r.pullerGen {
-		p, err := remote.NewPuller(r.baseOptions()...)
-		if err != nil {
-			return nil, fmt.Errorf("building remote.Puller: %w", err)
-		}
-		r.puller, r.pullerExpires, r.pullerGen = p, now.Add(r.opts.pullerLifetime), gen
+	if e, ok := r.pullers.get(key); ok && e.gen == gen {
+		return e.puller, nil
 	}
-	return r.puller, nil
+	p, err := remote.NewPuller(r.baseOptions(r.keychainFor(cs))...)
+	if err != nil {
+		return nil, fmt.Errorf("building remote.Puller: %w", err)
+	}
+	r.pullers.add(key, pullerEntry{puller: p, gen: gen}, r.opts.pullerLifetime)
+	return p, nil
 }

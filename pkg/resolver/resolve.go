@@ -25,6 +25,23 @@ import (
 // Errors are *reason.Error with ref.String() as Subject: TagNotFound, ManifestUnknown, AuthFailed,
 // RateLimited, RegistryUnreachable, TimedOut, TLSFailure, InvalidReference or Internal.
 func (r *Registry) Resolve(ctx context.Context, ref name.Reference) (name.Digest, error) {
+	return r.resolve(ctx, ref, nil)
+}
+
+// ResolveFor is Resolve on behalf of a pod: its pull secrets (see WithPullSecrets) are tried before
+// the Registry's own credentials.
+//
+// The caches stay keyed by tag and digest alone, whoever asked: a digest found with one pod's
+// secrets answers another pod's lookup of the same tag. That reveals nothing the other pod could
+// use: a digest is not a credential, the kubelet pulls with the pod's own credentials and fails
+// without them, and verdicts are about the digest's signatures, not about who may pull it.
+// Concurrent lookups share a flight only when their secrets are equal, so that one pod's missing
+// credentials never fail another's lookup.
+func (r *Registry) ResolveFor(ctx context.Context, ref name.Reference, auth PullAuth) (name.Digest, error) {
+	return r.resolve(ctx, ref, r.credentials(auth))
+}
+
+func (r *Registry) resolve(ctx context.Context, ref name.Reference, cs *credSet) (name.Digest, error) {
 	if ref == nil {
 		return name.Digest{}, reason.Errorf(reason.InvalidReference, "", "no image reference")
 	}
@@ -32,24 +49,28 @@ func (r *Registry) Resolve(ctx context.Context, ref name.Reference) (name.Digest
 	ref = r.Reference(ref)
 	switch ref := ref.(type) {
 	case name.Tag:
-		return r.resolveTag(ctx, ref, subject)
+		return r.resolveTag(ctx, ref, subject, cs)
 	case name.Digest:
-		return r.confirmDigest(ctx, ref, subject)
+		return r.confirmDigest(ctx, ref, subject, cs)
 	}
 	return name.Digest{}, reason.Errorf(reason.InvalidReference, subject, "unsupported reference type %T", ref)
 }
 
-func (r *Registry) resolveTag(ctx context.Context, tag name.Tag, subject string) (name.Digest, error) {
+func (r *Registry) resolveTag(ctx context.Context, tag name.Tag, subject string, cs *credSet) (name.Digest, error) {
 	key := tag.Name()
 	if r.opts.tagTTL > 0 {
 		if d, ok := r.tags.get(key); ok {
 			r.stats.tagHits.Add(1)
+			r.opts.metrics.CacheHit(CacheTag)
 			return d, nil
 		}
 	}
 	r.stats.tagMisses.Add(1)
-	return r.shared(ctx, "tag "+key, subject, false, func(ctx context.Context) (name.Digest, error) {
-		h, err := r.manifestDigest(ctx, tag)
+	if r.opts.tagTTL > 0 {
+		r.opts.metrics.CacheMiss(CacheTag)
+	}
+	return r.shared(ctx, flightKey("tag", key, cs), subject, false, func(ctx context.Context) (name.Digest, error) {
+		h, err := r.manifestDigest(ctx, tag, cs)
 		if err != nil {
 			return name.Digest{}, err
 		}
@@ -62,15 +83,17 @@ func (r *Registry) resolveTag(ctx context.Context, tag name.Tag, subject string)
 	})
 }
 
-func (r *Registry) confirmDigest(ctx context.Context, d name.Digest, subject string) (name.Digest, error) {
+func (r *Registry) confirmDigest(ctx context.Context, d name.Digest, subject string, cs *credSet) (name.Digest, error) {
 	key := d.Name()
 	if _, ok := r.digests.get(key); ok {
 		r.stats.digestHits.Add(1)
+		r.opts.metrics.CacheHit(CacheDigest)
 		return d, nil
 	}
 	r.stats.digestMisses.Add(1)
-	if _, err := r.shared(ctx, "digest "+key, subject, true, func(ctx context.Context) (name.Digest, error) {
-		if _, err := r.manifestDigest(ctx, d); err != nil {
+	r.opts.metrics.CacheMiss(CacheDigest)
+	if _, err := r.shared(ctx, flightKey("digest", key, cs), subject, true, func(ctx context.Context) (name.Digest, error) {
+		if _, err := r.manifestDigest(ctx, d, cs); err != nil {
 			return name.Digest{}, err
 		}
 		r.digests.add(key, struct{}{}, 0)
@@ -79,6 +102,15 @@ func (r *Registry) confirmDigest(ctx context.Context, d name.Digest, subject str
 		return name.Digest{}, err
 	}
 	return d, nil // the caller's reference, tag and original text included
+}
+
+// flightKey names a lookup for singleflight: the same lookup with different pull secrets is a
+// different flight.
+func flightKey(kind, key string, cs *credSet) string {
+	if cs == nil {
+		return kind + " " + key
+	}
+	return kind + " " + key + " " + cs.key
 }
 
 // shared runs lookup once for all concurrent callers with the same key. The flight is detached
@@ -123,8 +155,8 @@ func (r *Registry) flightContext(ctx context.Context) (context.Context, context.
 
 // manifestDigest asks the registry for the digest of ref's manifest: HEAD first, GET and hash the
 // bytes when the HEAD answer cannot be used.
-func (r *Registry) manifestDigest(ctx context.Context, ref name.Reference) (v1.Hash, error) {
-	p, err := r.currentPuller()
+func (r *Registry) manifestDigest(ctx context.Context, ref name.Reference, cs *credSet) (v1.Hash, error) {
+	p, err := r.currentPuller(cs)
 	if err != nil {
 		return v1.Hash{}, err
 	}

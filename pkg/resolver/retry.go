@@ -21,6 +21,7 @@ type retrier struct {
 	base          time.Duration
 	maxRetryAfter time.Duration
 	stats         *counters
+	metrics       *Metrics // nil: none
 	next          http.RoundTripper
 }
 
@@ -109,6 +110,7 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		t.stats.retries.Add(1)
+		t.metrics.retried(req.URL.Host)
 	}
 }
 

@@ -1,19 +1,21 @@
 package resolver
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
 
 // The request path, outermost first (go-containerregistry adds auth and User-Agent above it):
 //
-//	retrier → plainHTTPGuard → hostLimiter → requestCounter → *http.Transport (shared)
+//	retrier → plainHTTPGuard → hostLimiter → manifestLimiter → requestCounter → *http.Transport
 //
 // Retries sit on top so that a wait for Retry-After holds no per-host slot; the guard sits below
 // them so that a refused request is never retried, limited or counted.
@@ -29,20 +31,66 @@ func newHTTPTransport(o *options) (*http.Transport, error) {
 			return nil, fmt.Errorf("%s holds no PEM certificate", o.caSources[i])
 		}
 	}
-	return &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
-		DialContext: (&net.Dialer{
-			Timeout:   10 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	base := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       base,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   o.maxPerHost,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
-	}, nil
+	}
+	if len(o.registryCAs) > 0 {
+		pools := make(map[string]*x509.CertPool, len(o.registryCAs))
+		for host, bundles := range o.registryCAs {
+			pool := roots.Clone()
+			for _, b := range bundles {
+				pool.AppendCertsFromPEM(b) // checked by WithRegistryCA
+			}
+			pools[host] = pool
+		}
+		t.DialTLSContext = (&perHostTLSDialer{dialer: dialer, base: base, pools: pools}).dial
+	}
+	return t, nil
+}
+
+// perHostTLSDialer makes TLS connections that trust a registry's own CA bundle for that registry
+// only: the roots are chosen by the host dialled, so a CA given for one registry can never vouch
+// for another. Hosts without a bundle of their own get the shared roots. Through an HTTPS proxy
+// net/http does the TLS itself, with the shared roots only.
+type perHostTLSDialer struct {
+	dialer *net.Dialer
+	base   *tls.Config
+	pools  map[string]*x509.CertPool // host name (no port) → roots
+}
+
+func (d *perHostTLSDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("dialling registry %s: %w", addr, err)
+	}
+	cfg := d.base.Clone()
+	cfg.ServerName = host
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	if pool, ok := d.pools[strings.ToLower(host)]; ok {
+		cfg.RootCAs = pool
+	}
+	raw, err := d.dialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn := tls.Client(raw, cfg)
+	if err := conn.HandshakeContext(hctx); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+	}
+	return conn, nil
 }
 
 // plainHTTPRefusedError is returned for an http:// request to a registry not listed as insecure.
@@ -80,8 +128,8 @@ func hostListed(set map[string]bool, host string) bool {
 	return false
 }
 
-// hostLimiter bounds the requests in flight per host. A slot is held until the response body is
-// closed or read to its end.
+// hostLimiter bounds the requests in flight per host. A slot is held until a successful
+// response's body is closed or read to its end, and only until the headers of a failed one.
 type hostLimiter struct {
 	limit int
 	next  http.RoundTripper
@@ -117,6 +165,12 @@ func (l *hostLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
 		release()
 		return nil, err
 	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// A failed answer's body is small, and go-containerregistry keeps it open while it sends
+		// the next request (a referrers-API 404 → the fallback tag): holding the slot would deadlock.
+		release()
+		return resp, nil
+	}
 	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
 	return resp, nil
 }
@@ -140,13 +194,22 @@ func (b *releasingBody) Close() error {
 	return b.ReadCloser.Close()
 }
 
-// requestCounter counts the requests actually sent.
+// requestCounter counts the requests actually sent, in Stats and in the metrics (nil: none).
 type requestCounter struct {
-	stats *counters
-	next  http.RoundTripper
+	stats   *counters
+	metrics *Metrics
+	next    http.RoundTripper
 }
 
 func (c *requestCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.stats.request(req.Method)
-	return c.next.RoundTrip(req)
+	answered, done := c.metrics.sent(req)
+	resp, err := c.next.RoundTrip(req)
+	answered(resp, err)
+	if err != nil {
+		done()
+		return nil, err
+	}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: sync.OnceFunc(done)}
+	return resp, nil
 }
