@@ -28,7 +28,14 @@ type config struct {
 	DeadlineMargin time.Duration
 	MaxBodyBytes   int64
 
+	// Cluster policies (ClusterImagePolicy, ImagePolicy) and the Secrets holding their keys.
+	ClusterPolicies  bool
+	Kubeconfig       string
+	SecretNamespaces []string
+
 	RegistryCAFiles    []string
+	RegistryCAs        []string // HOST=FILE
+	PullSecrets        bool
 	InsecureRegistries []string
 	DockerConfig       string
 	TagCacheTTL        time.Duration
@@ -51,6 +58,9 @@ func (c *config) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&c.SelfSignedHosts, "self-signed-hosts", []string{"localhost", "127.0.0.1", "::1"}, "with --self-signed: names and addresses the certificate is valid for")
 
 	fs.StringSliceVar(&c.PolicyPaths, "policy", nil, "policy YAML file or directory (repeatable); reloaded when it changes")
+	fs.BoolVar(&c.ClusterPolicies, "cluster-policies", false, "also enforce the cluster's ClusterImagePolicy and ImagePolicy objects, watched live (needs the CRDs and the RBAC in docs/rbac.md)")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig for reaching the API server; empty: the pod's service account (in-cluster)")
+	fs.StringSliceVar(&c.SecretNamespaces, "secret-namespaces", nil, "with --cluster-policies: namespaces whose Secrets policies may name in key.secretRef (repeatable); * allows any namespace (needs cluster-wide Secret read, docs/rbac.md)")
 	fs.DurationVar(&c.PolicyReload, "policy-reload-interval", 2*time.Second, "how often to check policy files and key files for changes")
 	fs.StringVar(&c.Unmatched, "unmatched", "allow", "what to do with images no policy matches: allow, warn or deny")
 	fs.DurationVar(&c.DefaultTimeout, "default-timeout", 10*time.Second, "review deadline when the API server sends no ?timeout=")
@@ -58,6 +68,8 @@ func (c *config) addFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 7<<20, "largest AdmissionReview body accepted")
 
 	fs.StringSliceVar(&c.RegistryCAFiles, "registry-ca-file", nil, "extra CA bundle (PEM) trusted for registries (repeatable)")
+	fs.StringArrayVar(&c.RegistryCAs, "registry-ca", nil, "HOST=FILE: CA bundle (PEM) trusted for that registry host only (repeatable)")
+	fs.BoolVar(&c.PullSecrets, "pull-secrets", true, "in a cluster, also use the pod's and its service account's imagePullSecrets (kubernetes.io/dockerconfigjson) to reach registries")
 	fs.StringSliceVar(&c.InsecureRegistries, "insecure-registry", nil, "registry host[:port] reached over plain HTTP (repeatable); no other host ever is")
 	fs.StringVar(&c.DockerConfig, "docker-config", "", "docker config.json with registry credentials; re-read when it changes")
 	fs.DurationVar(&c.TagCacheTTL, "tag-cache-ttl", 30*time.Second, "how long a tag → digest answer is reused (0 disables)")
@@ -103,14 +115,22 @@ func (c *config) validate() error {
 	case !c.SelfSigned && (c.TLSCertFile == "" || c.TLSKeyFile == ""):
 		errs = append(errs, "no serving certificate: give --tls-cert-file and --tls-key-file, or --self-signed for local use")
 	}
-	if len(c.PolicyPaths) == 0 {
-		errs = append(errs, "no policies: give --policy FILE_OR_DIR (or SIGNET_POLICY)")
+	if len(c.PolicyPaths) == 0 && !c.ClusterPolicies {
+		errs = append(errs, "no policies: give --policy FILE_OR_DIR (or SIGNET_POLICY), --cluster-policies, or both")
+	}
+	if len(c.SecretNamespaces) > 0 && !c.ClusterPolicies {
+		errs = append(errs, "--secret-namespaces is for cluster policies: add --cluster-policies or drop it")
 	}
 	if c.DefaultTimeout <= 0 || c.DeadlineMargin < 0 {
 		errs = append(errs, "--default-timeout must be positive and --deadline-margin not negative")
 	}
 	if c.CacheSize < 1 || c.MaxSignatures < 1 || c.MaxBodyBytes < 1 {
 		errs = append(errs, "--cache-size, --max-signatures and --max-body-bytes must be at least 1")
+	}
+	for _, rc := range c.RegistryCAs {
+		if host, file, ok := strings.Cut(rc, "="); !ok || host == "" || file == "" {
+			errs = append(errs, fmt.Sprintf("--registry-ca %q: give HOST=FILE, e.g. registry.example:5000=/etc/signet/registry-ca.pem", rc))
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))

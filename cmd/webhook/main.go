@@ -14,19 +14,19 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/signet-dev/signet/internal/tlsutil"
+	"github.com/signet-dev/signet/internal/wiring"
 	"github.com/signet-dev/signet/pkg/admission"
-	"github.com/signet-dev/signet/pkg/policy"
 	"github.com/signet-dev/signet/pkg/resolver"
 	"github.com/signet-dev/signet/pkg/verify"
 )
@@ -71,7 +71,7 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	policies, err := policy.NewFileSource(cfg.PolicyPaths, logger)
+	policies, err := policySources(cfg, logger, reg)
 	if err != nil {
 		return err
 	}
@@ -83,6 +83,15 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer) error {
 	for _, f := range cfg.RegistryCAFiles {
 		regOpts = append(regOpts, resolver.WithCABundleFile(f))
 	}
+	for _, rc := range cfg.RegistryCAs {
+		host, file, _ := strings.Cut(rc, "=") // checked by validate
+		regOpts = append(regOpts, resolver.WithRegistryCAFile(host, file))
+	}
+	registryMetrics, err := resolver.NewMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("registering registry metrics: %w", err)
+	}
+	regOpts = append(regOpts, resolver.WithMetrics(registryMetrics))
 	if cfg.DockerConfig != "" {
 		regOpts = append(regOpts, resolver.WithDockerConfig(cfg.DockerConfig))
 	}
@@ -95,17 +104,18 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer) error {
 		verify.WithMaxSignatures(cfg.MaxSignatures),
 		verify.WithVerdictTTL(cfg.VerdictPassTTL, cfg.VerdictFailTTL),
 		verify.WithCacheSize(cfg.CacheSize),
+		verify.WithMetrics(registryMetrics),
 	)
 	reviewer := &admission.Reviewer{
-		Policies: policies,
-		Resolver: registry,
-		Verifier: verifierFunc(func(ctx context.Context, d name.Digest, p *policy.Policy) error {
-			_, err := verifier.Verify(ctx, d, p)
-			return err
-		}),
+		Policies:  policies.source,
+		Resolver:  wiring.Resolver(registry),
+		Verifier:  wiring.Verifier(verifier, registry),
 		Unmatched: admission.UnmatchedAction(cfg.Unmatched),
 		Logger:    logger,
 		Metrics:   admission.NewMetrics(reg),
+	}
+	if policies.namespaces != nil {
+		reviewer.Namespaces = policies.namespaces
 	}
 	if _, err := admission.ParseUnmatched(cfg.Unmatched); err != nil {
 		return fmt.Errorf("--unmatched: %w", err)
@@ -130,6 +140,10 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer) error {
 			http.Error(w, "not ready: policies not loaded", http.StatusServiceUnavailable)
 			return
 		}
+		if !policies.synced() {
+			http.Error(w, "not ready: cluster policies, their Secrets and namespaces not read yet", http.StatusServiceUnavailable)
+			return
+		}
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -148,12 +162,12 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", cfg.Listen, err)
 	}
-	go policies.Run(ctx, cfg.PolicyReload)
+	policies.run(ctx, cfg.PolicyReload, logger)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	ready.Store(true)
-	logger.Info("serving", "address", ln.Addr().String(), "policies", policies.Policies().Len(), "unmatched", cfg.Unmatched)
+	logger.Info("serving", "address", ln.Addr().String(), "policies", policies.source.Policies().Len(), "unmatched", cfg.Unmatched)
 
 	select {
 	case err := <-errc:
@@ -173,13 +187,6 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// verifierFunc adapts verify.Verifier to admission.Verifier.
-type verifierFunc func(ctx context.Context, d name.Digest, p *policy.Policy) error
-
-func (f verifierFunc) Verify(ctx context.Context, d name.Digest, p *policy.Policy) error {
-	return f(ctx, d, p)
 }
 
 // certificateSource returns the serving certificate: from files (reloaded) or self-signed.

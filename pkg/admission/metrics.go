@@ -13,6 +13,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	images   *prometheus.CounterVec
+	audited  *prometheus.CounterVec
 }
 
 // NewMetrics creates the admission metrics and registers them with reg.
@@ -32,8 +33,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "signet", Subsystem: "admission", Name: "image_problems_total",
 			Help: "Problems found with images, by endpoint and reason.",
 		}, []string{"endpoint", "reason"}),
+		audited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "signet", Subsystem: "admission", Name: "audit_violations_total",
+			Help: "Images an audit-mode policy would have denied (allowed and recorded in auditAnnotations), by reason.",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.images)
+	reg.MustRegister(m.requests, m.duration, m.images, m.audited)
 	return m
 }
 
@@ -42,5 +47,8 @@ func (m *Metrics) observe(ep Endpoint, req *admissionv1.AdmissionRequest, d *dec
 	m.duration.WithLabelValues(string(ep), d.kind).Observe(took.Seconds())
 	for _, c := range d.reasons {
 		m.images.WithLabelValues(string(ep), string(c)).Inc()
+	}
+	for _, c := range d.audited {
+		m.audited.WithLabelValues(string(c)).Inc()
 	}
 }

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -29,6 +31,9 @@ type CompileOptions struct {
 	BaseDir string
 	// Secrets resolves key.secretRef. Nil (policy files): a secretRef is an error.
 	Secrets SecretGetter
+	// NoKeyPaths refuses key.path. Set for policies from the cluster: a path would make the
+	// webhook read its own files on behalf of whoever may write policies.
+	NoKeyPaths bool
 }
 
 // FieldError is one problem with one field of a policy, e.g. Field "spec.threshold".
@@ -48,6 +53,39 @@ func fieldErr(field, format string, args ...any) error {
 // index, failurePolicy closed), reads its keys and returns the compiled policy. Every problem is
 // reported, joined with errors.Join; each is a *FieldError naming the field.
 func Compile(spec ImagePolicySpec, opts CompileOptions) (*Policy, error) {
+	p, errs := compile(spec, opts)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+// CompileFailClosed is Compile for policies that must stay in force while broken (those from
+// the cluster): it always returns a policy. When spec does not compile, the policy's Err says
+// why, its mode is kept when valid (enforce denies, warn warns, audit records) and its failure
+// policy is closed, so every image it matches fails it. It matches the images its globs match;
+// if any glob is invalid (or none is given) it cannot know what the author meant to cover, so it
+// matches every image in its scope (its namespace, or its namespace selector's): a typo refuses
+// too much rather than silently admitting what it was written to guard.
+func CompileFailClosed(spec ImagePolicySpec, opts CompileOptions) *Policy {
+	p, errs := compile(spec, opts)
+	if len(errs) == 0 {
+		return p
+	}
+	p.Err = errors.Join(errs...)
+	if !slices.Contains([]Mode{ModeEnforce, ModeWarn, ModeAudit}, p.Mode) {
+		p.Mode = ModeEnforce
+	}
+	p.FailurePolicy = FailClosed
+	p.matchAll = len(p.globs) == 0 || len(p.globs) != len(spec.Images)
+	p.Authorities = nil
+	h := sha256.Sum256([]byte("signet broken policy v1\x00" + p.Name + "\x00" + p.Err.Error()))
+	p.Fingerprint = hex.EncodeToString(h[:])
+	return p
+}
+
+// compile returns the policy with whatever compiled, and every problem found.
+func compile(spec ImagePolicySpec, opts CompileOptions) (*Policy, []error) {
 	p := &Policy{
 		Source:        opts.Source,
 		Mode:          orDefault(spec.Mode, ModeEnforce),
@@ -136,11 +174,11 @@ func Compile(spec ImagePolicySpec, opts CompileOptions) (*Policy, error) {
 	}
 
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return p, errs
 	}
 	fp, err := fingerprint(p)
 	if err != nil {
-		return nil, fmt.Errorf("fingerprinting %s: %w", p.Name, err)
+		return p, []error{fmt.Errorf("fingerprinting %s: %w", p.Name, err)}
 	}
 	p.Fingerprint = fp
 	return p, nil
@@ -209,6 +247,8 @@ func loadKeys(ref KeyRef, field string, opts CompileOptions) ([]PublicKey, error
 			return nil, fieldErr(field+".data", "%w", err)
 		}
 		return keys, nil
+	case ref.Path != "" && opts.NoKeyPaths:
+		return nil, fieldErr(field+".path", "key.path is for policy files only; in the cluster use key.secretRef (or key.data)")
 	case ref.Path != "":
 		path := ref.Path
 		if !filepath.IsAbs(path) {

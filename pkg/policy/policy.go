@@ -26,8 +26,14 @@ type Policy struct {
 	// annotations, multi-arch rule). Verdicts are cached by (image digest, Fingerprint).
 	Fingerprint string
 
+	// Err is set on a broken policy from CompileFailClosed (a missing Secret, a Secret without a
+	// public key, an invalid field). Such a policy still matches images, and every image it
+	// matches fails it with this error: it must never be verified, nor treated as a pass.
+	Err error
+
 	globs    []*Glob
 	selector namespaceMatcher
+	matchAll bool // a broken policy whose image globs could not all be compiled
 }
 
 // CompiledAuthority is an authority with its keys parsed.
@@ -47,6 +53,9 @@ type PublicKey struct {
 // Matches reports whether repo, a canonical repository from NormalizeImage, matches any of the
 // policy's image globs.
 func (p *Policy) Matches(repo string) bool {
+	if p.matchAll {
+		return true
+	}
 	for _, g := range p.globs {
 		if g.Match(repo) {
 			return true
