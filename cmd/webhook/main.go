@@ -28,6 +28,7 @@ import (
 	"github.com/signet-dev/signet/internal/wiring"
 	"github.com/signet-dev/signet/pkg/admission"
 	"github.com/signet-dev/signet/pkg/resolver"
+	"github.com/signet-dev/signet/pkg/resolver/pullsecrets"
 	"github.com/signet-dev/signet/pkg/verify"
 )
 
@@ -95,6 +96,29 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer) error {
 	if cfg.DockerConfig != "" {
 		regOpts = append(regOpts, resolver.WithDockerConfig(cfg.DockerConfig))
 	}
+	var pullSynced atomic.Bool
+	pullSynced.Store(true)
+	if cfg.PullSecrets {
+		kube, err := pullSecretClient(cfg, policies)
+		if err != nil {
+			return err
+		}
+		if kube != nil {
+			src := pullsecrets.New(kube, 0)
+			pctx, stopInformers := context.WithCancel(ctx)
+			src.Start(pctx)
+			defer func() { stopInformers(); src.Shutdown() }()
+			pullSynced.Store(false)
+			go func() {
+				if src.WaitForSync(pctx) == nil {
+					pullSynced.Store(true)
+				}
+			}()
+			regOpts = append(regOpts, resolver.WithPullSecrets(src))
+		} else {
+			logger.Info("not in a cluster and no --kubeconfig: pods' imagePullSecrets are not used")
+		}
+	}
 	registry, err := resolver.New(regOpts...)
 	if err != nil {
 		return err
@@ -138,6 +162,10 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer) error {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !ready.Load() {
 			http.Error(w, "not ready: policies not loaded", http.StatusServiceUnavailable)
+			return
+		}
+		if !pullSynced.Load() {
+			http.Error(w, "not ready: pull secrets not read yet", http.StatusServiceUnavailable)
 			return
 		}
 		if !policies.synced() {

@@ -21,6 +21,7 @@ type policyWiring struct {
 	files      *policy.FileSource      // nil without --policy
 	cluster    *policy.ClusterSource   // nil without --cluster-policies
 	namespaces *policy.NamespaceLabels // nil without --cluster-policies
+	kube       kubernetes.Interface    // nil without --cluster-policies
 }
 
 func policySources(cfg *config, logger *slog.Logger, reg prometheus.Registerer) (*policyWiring, error) {
@@ -55,6 +56,7 @@ func policySources(cfg *config, logger *slog.Logger, reg prometheus.Registerer) 
 			return nil, err
 		}
 		w.namespaces = policy.NewNamespaceLabels(kube)
+		w.kube = kube
 		if len(cfg.SecretNamespaces) == 0 {
 			logger.Warn("--secret-namespaces is empty: policies naming a key.secretRef will not be ready")
 		}
@@ -99,4 +101,27 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	}
 	rc.UserAgent = "signet-webhook"
 	return rc, nil
+}
+
+// pullSecretClient is the client for reading pull secrets: the policies' client, else one from
+// --kubeconfig or the pod's service account. Outside a cluster with neither it is nil: there are
+// no pods' pull secrets to read.
+func pullSecretClient(cfg *config, w *policyWiring) (kubernetes.Interface, error) {
+	if w.kube != nil {
+		return w.kube, nil
+	}
+	if cfg.Kubeconfig == "" {
+		if _, err := rest.InClusterConfig(); err != nil {
+			return nil, nil
+		}
+	}
+	rc, err := restConfig(cfg.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	kube, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("--pull-secrets: %w", err)
+	}
+	return kube, nil
 }

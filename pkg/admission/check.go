@@ -17,6 +17,7 @@ import (
 type check struct {
 	group       imageGroup
 	image       string
+	ref         name.Reference // parsed once, in prepare
 	invalid     error
 	policies    []*policy.Policy
 	pin         bool
@@ -97,6 +98,7 @@ func (r *Reviewer) prepare(g imageGroup, namespace string, set *policy.Set) *che
 		c.invalid = reason.New(reason.InvalidReference, "", err)
 		return c
 	}
+	c.ref = ref
 	_, c.isDigestRef = ref.(name.Digest)
 	if c.isDigestRef {
 		c.digest = ref.(name.Digest).DigestStr()
@@ -111,7 +113,7 @@ func (r *Reviewer) prepare(g imageGroup, namespace string, set *policy.Set) *che
 // judge resolves the image and, on the validating endpoint, verifies it against each policy. The
 // mutating endpoint only resolves: what it pins, the validating endpoint verifies by digest.
 func (r *Reviewer) judge(ctx context.Context, ep Endpoint, c *check, auth PullAuth) (string, []failure) {
-	ref, _, _ := policy.NormalizeImage(c.image)
+	ref := c.ref
 	if ep == Mutate && (!c.pin || c.isDigestRef) {
 		return c.digest, nil
 	}

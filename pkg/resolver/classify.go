@@ -55,6 +55,10 @@ func classify(err error, subject string, isDigest bool, waited time.Duration) er
 	if errors.As(err, &big) {
 		return reason.New(reason.RegistryUnreachable, subject, big)
 	}
+	var loop *redirectLoopError
+	if errors.As(err, &loop) {
+		return reason.New(reason.RegistryUnreachable, subject, loop)
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		return classifyStatus(te, subject, host, isDigest, mk)
@@ -179,6 +183,12 @@ func tlsCause(err error) error {
 		return record
 	case errors.As(err, &alert):
 		return alert
+	}
+	// An alert the registry sent (it refused our TLS version, wants a client certificate, …):
+	// crypto/tls reports it as a *net.OpError whose Op is "remote error".
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" {
+		return op
 	}
 	return nil
 }

@@ -114,6 +114,12 @@ func (g *plainHTTPGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, &plainHTTPRefusedError{host: req.URL.Host}
 	}
+	if err := checkRedirects(req); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
 	return g.next.RoundTrip(req)
 }
 
