@@ -69,6 +69,7 @@ func handlerOf(path string) string {
 // plain HTTP on a second listener for fast, uncounted set-up pushes.
 type inProcess struct {
 	tls, plain *httptest.Server
+	push       http.RoundTripper // to the plain listener, shared by every push
 	caFile     string
 	delay      atomic.Int64 // nanoseconds added before each counted request
 	mu         sync.Mutex
@@ -90,6 +91,12 @@ func startInProcess(dir string) (*inProcess, error) {
 	r.tls.Config.ErrorLog = log.New(io.Discard, "", 0)
 	r.tls.StartTLS()
 	r.plain = httptest.NewServer(reg)
+	plain, tr := r.plain.Listener.Addr().String(), &http.Transport{MaxIdleConnsPerHost: 16}
+	r.push = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		req = req.Clone(req.Context())
+		req.URL.Scheme, req.URL.Host = "http", plain
+		return tr.RoundTrip(req)
+	})
 	r.caFile = filepath.Join(dir, "inprocess-ca.pem")
 	if err := os.WriteFile(r.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.tls.Certificate().Raw}), 0o644); err != nil {
 		r.Close()
@@ -107,14 +114,7 @@ func (r *inProcess) CAFile() string { return r.caFile }
 // PushOptions send pushes to the plain-HTTP listener: same storage, not counted, no TLS cost. The
 // caller pushes to Host(); the transport redirects the connection.
 func (r *inProcess) PushOptions(ctx context.Context) []remote.Option {
-	plain := r.plain.Listener.Addr().String()
-	tr := &http.Transport{MaxIdleConnsPerHost: 16}
-	rt := roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		req = req.Clone(req.Context())
-		req.URL.Scheme, req.URL.Host = "http", plain
-		return tr.RoundTrip(req)
-	})
-	return []remote.Option{remote.WithTransport(rt), remote.WithContext(ctx)}
+	return []remote.Option{remote.WithTransport(r.push), remote.WithContext(ctx)}
 }
 
 func (r *inProcess) Requests() (map[string]float64, error) {
@@ -146,6 +146,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 type distribution struct {
 	host, debug, caFile string
 	caPool              *x509.CertPool
+	push                *http.Transport
 	cmd                 *exec.Cmd
 	exited              chan error
 	logFile             string
@@ -205,6 +206,7 @@ http:
 	}
 	d.caPool = x509.NewCertPool()
 	d.caPool.AppendCertsFromPEM(caPEM)
+	d.push = d.transport()
 	logf, err := os.Create(d.logFile)
 	if err != nil {
 		return nil, err
@@ -215,8 +217,9 @@ http:
 		logf.Close()
 		return nil, fmt.Errorf("starting the registry %s (run `make tools`): %w", bin, err)
 	}
-	go func() { d.exited <- d.cmd.Wait(); logf.Close() }()
-	c := &http.Client{Timeout: 2 * time.Second, Transport: d.transport()}
+	cmd := d.cmd
+	go func() { d.exited <- cmd.Wait(); logf.Close() }()
+	c := &http.Client{Timeout: 2 * time.Second, Transport: d.push}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := c.Get("https://" + host + "/v2/")
@@ -250,7 +253,7 @@ func (d *distribution) Host() string   { return d.host }
 func (d *distribution) CAFile() string { return d.caFile }
 
 func (d *distribution) PushOptions(ctx context.Context) []remote.Option {
-	return []remote.Option{remote.WithTransport(d.transport()), remote.WithContext(ctx)}
+	return []remote.Option{remote.WithTransport(d.push), remote.WithContext(ctx)}
 }
 
 // Requests reads registry_http_request_duration_seconds_count{handler,method} from the debug

@@ -24,6 +24,7 @@ type webhook struct {
 	logFile string
 	caPool  *x509.CertPool
 	cmd     *exec.Cmd
+	pid     int
 	exited  chan error
 	admin   *http.Client // health and metrics, on its own connection
 }
@@ -51,7 +52,9 @@ func startWebhook(bin, dir string, args ...string) (*webhook, error) {
 		logf.Close()
 		return nil, fmt.Errorf("starting %s (run `make build`): %w", bin, err)
 	}
-	go func() { w.exited <- w.cmd.Wait(); logf.Close() }()
+	cmd := w.cmd
+	w.pid = cmd.Process.Pid
+	go func() { w.exited <- cmd.Wait(); logf.Close() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if pem, err := os.ReadFile(caFile); err == nil {
@@ -103,7 +106,7 @@ func (w *webhook) metrics() (map[string]*dto.MetricFamily, error) {
 
 // memory is the process's resident set (from /proc) and Go heap in use (from /metrics), in bytes.
 type memory struct {
-	rss, peakRSS, heapInuse float64
+	rss, rssAnon, rssFile, peakRSS, heapInuse float64
 }
 
 func (w *webhook) memory() (memory, error) {
@@ -112,7 +115,7 @@ func (w *webhook) memory() (memory, error) {
 	if err != nil {
 		return m, err
 	}
-	m.rss, m.peakRSS = st["VmRSS:"], st["VmHWM:"]
+	m.rss, m.rssAnon, m.rssFile, m.peakRSS = st["VmRSS:"], st["RssAnon:"], st["RssFile:"], st["VmHWM:"]
 	fams, err := w.metrics()
 	if err != nil {
 		return m, err
@@ -129,11 +132,7 @@ func (w *webhook) rss() (float64, error) {
 
 // procStatus reads the kB figures of /proc/PID/status, in bytes.
 func (w *webhook) procStatus() (map[string]float64, error) {
-	cmd := w.cmd
-	if cmd == nil {
-		return nil, fmt.Errorf("signet-webhook is not running")
-	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.pid))
 	if err != nil {
 		return nil, fmt.Errorf("reading the webhook's /proc status: %w", err)
 	}
