@@ -263,6 +263,9 @@ func (bf *BuildFile) buildPlatform(s *ImageSpec, base v1.Image, p v1.Platform, c
 	if s.WorkingDir != "" {
 		c.WorkingDir = s.WorkingDir
 	}
+	if s.RuntimeUser != "" {
+		c.User = s.RuntimeUser
+	}
 	c.Env = mergeEnv(c.Env, s.Environment)
 	if len(s.Labels) > 0 {
 		if c.Labels == nil {

@@ -37,6 +37,7 @@ app:
   labels:
     org.example.team: tools
   working_dir: /srv
+  runtime_user: "65532:65532"
   volumes: [/data]
   annotations:
     org.opencontainers.image.source: https://example.invalid/app
@@ -132,6 +133,7 @@ func TestBuildWritesTheImageDescribed(t *testing.T) {
 		"env":        {strings.Join(c.Env, ","), "A=1,B=2"},
 		"label":      {c.Labels["org.example.team"], "tools"},
 		"workdir":    {c.WorkingDir, "/srv"},
+		"user":       {c.User, "65532:65532"},
 		"volume":     {len(c.Volumes), 1},
 		"created":    {cf.Created.Time.UTC(), created},
 		"platform":   {cf.OS + "/" + cf.Architecture, "linux/amd64"},

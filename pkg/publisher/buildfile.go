@@ -33,6 +33,8 @@ type ImageSpec struct {
 	Annotations map[string]string `yaml:"annotations"`
 	WorkingDir  string            `yaml:"working_dir"`
 	Volumes     []string          `yaml:"volumes"`
+	// RuntimeUser is the user the container runs as (the image config's User), e.g. "65532:65532".
+	RuntimeUser string `yaml:"runtime_user"`
 	// OS and Arch name one platform (stacker's keys); Platforms names several ("linux/arm64/v8"),
 	// which makes the image a multi-platform index. Default linux/amd64.
 	OS        string   `yaml:"os"`
@@ -46,7 +48,6 @@ type ImageSpec struct {
 	BuildEnv      any `yaml:"build_env"`
 	Binds         any `yaml:"binds"`
 	GenerateLabel any `yaml:"generate_labels"`
-	RuntimeUser   any `yaml:"runtime_user"`
 
 	cmdSet bool // whether cmd was written (an entrypoint without cmd clears the base's cmd)
 }
@@ -248,7 +249,7 @@ func parseImage(name string, n *yaml.Node) (ImageSpec, error) {
 			s.cmdSet = true
 		}
 	}
-	for key, v := range map[string]any{"run": s.Run, "build_env": s.BuildEnv, "binds": s.Binds, "generate_labels": s.GenerateLabel, "runtime_user": s.RuntimeUser} {
+	for key, v := range map[string]any{"run": s.Run, "build_env": s.BuildEnv, "binds": s.Binds, "generate_labels": s.GenerateLabel} {
 		if v != nil {
 			return ImageSpec{}, fmt.Errorf("%s: needs a container runtime, which signet build does not use; build this image with stacker (`stacker build -f FILE`), then `signet publish oci:DIR:TAG docker://…`", key)
 		}
