@@ -23,12 +23,12 @@ type Registry struct {
 	keychain authn.Keychain
 	stats    counters
 
-	tags    *lru[name.Digest] // tag name → digest, for tagTTL
-	digests *lru[struct{}]    // confirmed digest names, no expiry
+	tags    *ttlCache[name.Digest] // tag name → digest, for tagTTL
+	digests *ttlCache[struct{}]    // confirmed digest names, no expiry
 	flights singleflight.Group
 
 	mu      sync.Mutex        // held while a Puller is built
-	pullers *lru[pullerEntry] // by credSet key ("" for the Registry's own credentials)
+	pullers *ttlCache[pullerEntry] // by credSet key ("" for the Registry's own credentials)
 }
 
 // pullerEntry is a Puller and the docker config generation it was built with.
@@ -81,9 +81,9 @@ func New(opts ...Option) (*Registry, error) {
 	}
 	r.pullers = newLRU[pullerEntry](maxPullers, time.Now)
 	r.tags = newLRU[name.Digest](o.cacheSize, time.Now)
-	r.tags.onEvict = func() { o.metrics.CacheEvicted(CacheTag) }
+	r.tags.OnEvict = func() { o.metrics.CacheEvicted(CacheTag) }
 	r.digests = newLRU[struct{}](o.cacheSize, time.Now)
-	r.digests.onEvict = func() { o.metrics.CacheEvicted(CacheDigest) }
+	r.digests.OnEvict = func() { o.metrics.CacheEvicted(CacheDigest) }
 	return r, nil
 }
 

@@ -27,14 +27,14 @@ const fetchWorkers = 4
 // concurrent caller asking about the same digest.
 func (v *Verifier) signatures(ctx context.Context, img name.Digest) (*fetchedSignatures, error) {
 	key := img.Name()
-	if fs, ok := v.sigCache.get(key, v.opts.now()); ok {
+	if fs, ok := v.sigCache.Get(key, v.opts.now()); ok {
 		return fs, nil
 	}
 	// A shared fetch runs with the context of the caller that started it. When that caller goes
 	// away its fetch fails with a context error; a caller whose own context is still live asks again.
 	for attempt := 0; ; attempt++ {
 		ch := v.flight.DoChan(key, func() (any, error) {
-			if fs, ok := v.sigCache.get(key, v.opts.now()); ok {
+			if fs, ok := v.sigCache.Get(key, v.opts.now()); ok {
 				return fs, nil
 			}
 			fs, err := v.fetchSignatures(ctx, img)
@@ -42,7 +42,7 @@ func (v *Verifier) signatures(ctx context.Context, img name.Digest) (*fetchedSig
 				return nil, err
 			}
 			now := v.opts.now()
-			v.sigCache.put(key, fs, now, now.Add(v.opts.signatureTTL))
+			v.sigCache.Put(key, fs, now, now.Add(v.opts.signatureTTL))
 			return fs, nil
 		})
 		select {

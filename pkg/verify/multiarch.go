@@ -130,7 +130,7 @@ func (v *Verifier) verifyPlatforms(ctx context.Context, img name.Digest, platfor
 // manifestInfo fetches img's manifest once per digest and lists an index's platform manifests.
 func (v *Verifier) manifestInfo(ctx context.Context, img name.Digest) (*manifestInfo, error) {
 	key := img.Name()
-	if mi, ok := v.indexes.get(key, v.opts.now()); ok {
+	if mi, ok := v.indexes.Get(key, v.opts.now()); ok {
 		return mi, nil
 	}
 	ch := v.flight.DoChan("manifest\x00"+key, func() (any, error) {
@@ -156,7 +156,7 @@ func (v *Verifier) manifestInfo(ctx context.Context, img name.Digest) (*manifest
 			}
 		}
 		now := v.opts.now()
-		v.indexes.put(key, mi, now, now.Add(indexTTL))
+		v.indexes.Put(key, mi, now, now.Add(indexTTL))
 		return mi, nil
 	})
 	select {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/signet-dev/signet/internal/lru"
 	"github.com/signet-dev/signet/pkg/policy"
 	"github.com/signet-dev/signet/pkg/reason"
 	"github.com/signet-dev/signet/pkg/resolver"
@@ -18,9 +19,9 @@ import (
 type Verifier struct {
 	opts     options
 	flight   *singleflight.Group // shared with the views For returns, as are the caches and stats
-	sigCache *lru[*fetchedSignatures]
-	indexes  *lru[*manifestInfo]
-	verdicts *lru[verdict]
+	sigCache *lru.Cache[*fetchedSignatures]
+	indexes  *lru.Cache[*manifestInfo]
+	verdicts *lru.Cache[verdict]
 	stats    *counters
 }
 
@@ -64,14 +65,14 @@ type verdict struct {
 // New returns a Verifier. See the With… options for defaults.
 func New(opts ...Option) *Verifier {
 	o := makeOptions(opts...)
-	verdicts := newLRU[verdict](o.cacheSize)
-	verdicts.onEvict = func() { o.metrics.CacheEvicted(resolver.CacheVerdict) }
+	verdicts := lru.New[verdict](o.cacheSize)
+	verdicts.OnEvict = func() { o.metrics.CacheEvicted(resolver.CacheVerdict) }
 	return &Verifier{
 		opts:     o,
 		flight:   new(singleflight.Group),
 		stats:    new(counters),
-		sigCache: newLRU[*fetchedSignatures](min(o.cacheSize, maxSignatureCacheSize)),
-		indexes:  newLRU[*manifestInfo](min(o.cacheSize, maxSignatureCacheSize)),
+		sigCache: lru.New[*fetchedSignatures](min(o.cacheSize, maxSignatureCacheSize)),
+		indexes:  lru.New[*manifestInfo](min(o.cacheSize, maxSignatureCacheSize)),
 		verdicts: verdicts,
 	}
 }
@@ -120,7 +121,7 @@ func (v *Verifier) Verify(ctx context.Context, img name.Digest, p *policy.Policy
 	cacheKey := ""
 	if p.Fingerprint != "" {
 		cacheKey = img.Name() + "\x00" + p.Fingerprint
-		if vd, ok := v.verdicts.get(cacheKey, v.opts.now()); ok {
+		if vd, ok := v.verdicts.Get(cacheKey, v.opts.now()); ok {
 			v.stats.verdictHits.Add(1)
 			v.opts.metrics.CacheHit(resolver.CacheVerdict)
 			r := vd.result
@@ -144,7 +145,7 @@ func (v *Verifier) Verify(ctx context.Context, img name.Digest, p *policy.Policy
 			ttl = v.opts.failTTL
 		}
 		now := v.opts.now()
-		v.verdicts.put(cacheKey, verdict{result: cloneResult(*res), err: err}, now, now.Add(ttl))
+		v.verdicts.Put(cacheKey, verdict{result: cloneResult(*res), err: err}, now, now.Add(ttl))
 	}
 	return res, err
 }
