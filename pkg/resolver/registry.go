@@ -27,7 +27,7 @@ type Registry struct {
 	digests *ttlCache[struct{}]    // confirmed digest names, no expiry
 	flights singleflight.Group
 
-	mu      sync.Mutex        // held while a Puller is built
+	mu      sync.Mutex             // held while a Puller is built
 	pullers *ttlCache[pullerEntry] // by credSet key ("" for the Registry's own credentials)
 }
 
