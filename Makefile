@@ -3,6 +3,8 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := $(CURDIR)/bin
 PKGS  := ./...
+FUZZTIME      ?= 30s
+SOAK_DURATION ?= 2m
 
 .PHONY: all build test unit lint tools skopeo generate generate-check demo bench fmt clean e2e shellcheck
 
@@ -14,10 +16,24 @@ build:
 	$(GO) build -trimpath -o $(BIN)/signet ./cmd/signet
 
 ## test: lint, build the test tools (once), check generated files, then every test with the race detector
-test: lint tools skopeo shellcheck generate-check unit
+test: lint tools skopeo shellcheck generate-check vulncheck unit
 
 unit:
 	SIGNET_TOOLS_BIN=$(CURDIR)/.tools/bin $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+.PHONY: fuzz soak vulncheck
+
+## vulncheck: govulncheck against a local database built from the pinned golang.org/x/vulndb (hack/vulncheck.sh)
+vulncheck:
+	hack/vulncheck.sh
+
+## fuzz: every fuzz target for FUZZTIME each (default 30s), one after another; `make test` replays the seed corpora
+fuzz:
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
+## soak: mixed cached/uncached reviews against the real signet-webhook while the registry flaps, for SOAK_DURATION (default 2m); writes docs/soak.md
+soak: build
+	$(GO) run ./test/soak -webhook $(BIN)/signet-webhook -duration $(SOAK_DURATION) -out docs/soak.md
 
 ## skopeo: install skopeo (Debian package) for test/cli when it is missing
 skopeo:
@@ -86,9 +102,10 @@ image-binary:
 signet-cli:
 	$(GO) build -trimpath -o $(BIN)/signet ./cmd/signet
 
-## bench: Go benchmarks (numbers go to docs/benchmarks.md)
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+## bench: micro benchmarks, then load on the real signet-webhook against both registries and the peers side by side; writes docs/benchmarks.md (make test runs it once, -quick)
+bench: build
+	hack/tools.sh registry cosign
+	$(GO) run ./test/bench -webhook $(BIN)/signet-webhook -tools $(CURDIR)/.tools/bin -out docs/benchmarks.md $(BENCH_FLAGS)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
