@@ -66,7 +66,7 @@ default here (the webhook's default is allow).
 			}
 			v := verify.New(verify.WithRemoteOptions(r.RemoteOptions))
 			reviewer := &admission.Reviewer{
-				Policies:  staticPolicies{set},
+				Policies:  policy.Static{Set: set},
 				Resolver:  wiring.Resolver(r),
 				Verifier:  wiring.Verifier(v, r),
 				Unmatched: action,
@@ -97,10 +97,6 @@ default here (the webhook's default is allow).
 	fs.DurationVar(&timeout, "timeout", 60*time.Second, "give up on the registry after this long")
 	return cmd
 }
-
-type staticPolicies struct{ set *policy.Set }
-
-func (p staticPolicies) Policies() *policy.Set { return p.set }
 
 func verifyPolicies(keys, files, annotations []string) (*policy.Set, error) {
 	switch {

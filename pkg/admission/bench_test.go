@@ -96,7 +96,7 @@ func newBenchWorld(tb testing.TB) *benchWorld {
 	}
 	v := verify.New(verify.WithRemoteOptions(reg.RemoteOptions))
 	w.reviewer = &admission.Reviewer{
-		Policies: fixedPolicies{policy.NewSet(ps...)},
+		Policies: policy.Static{Set: policy.NewSet(ps...)},
 		Resolver: wiring.Resolver(reg),
 		Verifier: wiring.Verifier(v, reg),
 		Metrics:  admission.NewMetrics(prometheus.NewRegistry()),

@@ -93,12 +93,8 @@ spec:
 	if err != nil {
 		f.Fatal(err)
 	}
-	return fuzzSet{policy.NewSet(ps...)}
+	return policy.Static{Set: policy.NewSet(ps...)}
 }
-
-type fuzzSet struct{ set *policy.Set }
-
-func (f fuzzSet) Policies() *policy.Set { return f.set }
 
 func fuzzReviewer(t *testing.T, ps admission.PolicySource) *admission.Reviewer {
 	return &admission.Reviewer{

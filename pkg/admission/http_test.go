@@ -17,11 +17,6 @@ import (
 	"github.com/signet-dev/signet/pkg/policy"
 )
 
-// staticPolicies serves a fixed snapshot.
-type staticPolicies struct{ set *policy.Set }
-
-func (s staticPolicies) Policies() *policy.Set { return s.set }
-
 func post(t *testing.T, h http.Handler, target, contentType, body string) (*http.Response, []byte) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))
@@ -48,7 +43,7 @@ func decodeReview(t *testing.T, data []byte) *admissionv1.AdmissionReview {
 }
 
 func emptyHandler() *Handler {
-	return &Handler{Reviewer: &Reviewer{Policies: staticPolicies{policy.NewSet()}}, Endpoint: Validate, MaxBodyBytes: 4096}
+	return &Handler{Reviewer: &Reviewer{Policies: policy.Static{Set: policy.NewSet()}}, Endpoint: Validate, MaxBodyBytes: 4096}
 }
 
 const podReview = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"default","operation":"CREATE","object":{"kind":"Pod","spec":{"containers":[{"name":"a","image":"nginx:1"}]}}}}`
@@ -167,7 +162,7 @@ spec:
 func TestAPanicDeniesWithTheUIDAndTheServerLives(t *testing.T) {
 	t.Parallel()
 	h := &Handler{Endpoint: Validate, Reviewer: &Reviewer{
-		Policies: staticPolicies{matchAllSet(t, policy.ModeEnforce, policy.FailClosed)},
+		Policies: policy.Static{Set: matchAllSet(t, policy.ModeEnforce, policy.FailClosed)},
 		Resolver: panickingResolver{},
 	}}
 	// The panic happens in a resolving goroutine or in the handler; either way we must answer.
@@ -194,7 +189,7 @@ func TestAReviewIsAnsweredBeforeTheAPIServersTimeout(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			h := &Handler{Endpoint: Validate, Margin: 100 * time.Millisecond, Reviewer: &Reviewer{
-				Policies: staticPolicies{matchAllSet(t, policy.ModeEnforce, c.failure)},
+				Policies: policy.Static{Set: matchAllSet(t, policy.ModeEnforce, c.failure)},
 				Resolver: blockingResolver{},
 			}}
 			start := time.Now()

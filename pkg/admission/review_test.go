@@ -149,10 +149,6 @@ func (w *world) defaultPolicy(t *testing.T) *policy.Set {
 	return w.policy(t, fmt.Sprintf("  images: [{glob: %q}]\n  authorities: [%s]\n", w.host+"/apps/**", keyYAML(w.pubA)))
 }
 
-type fixedPolicies struct{ set *policy.Set }
-
-func (f fixedPolicies) Policies() *policy.Set { return f.set }
-
 func (w *world) reviewer(t *testing.T, set *policy.Set, unmatched admission.UnmatchedAction) *admission.Reviewer {
 	t.Helper()
 	reg, err := resolver.New(resolver.WithCABundle(w.caPEM))
@@ -161,7 +157,7 @@ func (w *world) reviewer(t *testing.T, set *policy.Set, unmatched admission.Unma
 	}
 	v := verify.New(verify.WithRemoteOptions(reg.RemoteOptions))
 	return &admission.Reviewer{
-		Policies:  fixedPolicies{set},
+		Policies:  policy.Static{Set: set},
 		Resolver:  wiring.Resolver(reg),
 		Verifier:  wiring.Verifier(v, reg),
 		Unmatched: unmatched,

@@ -8,6 +8,13 @@ type Source interface {
 	Policies() *Set
 }
 
+// Static is a Source that always serves the same snapshot: for the CLI, which loads policies once,
+// and for tests.
+type Static struct{ Set *Set }
+
+// Policies returns the snapshot.
+func (s Static) Policies() *Set { return s.Set }
+
 // Combined serves the union of several sources' policies as one Set: all policies matching an
 // image must pass, wherever they came from.
 type Combined struct {

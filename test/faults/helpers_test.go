@@ -129,12 +129,8 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixed{policy.NewSet(ps...)}
+	return policy.Static{Set: policy.NewSet(ps...)}
 }
-
-type fixed struct{ set *policy.Set }
-
-func (f fixed) Policies() *policy.Set { return f.set }
 
 // webhook is the validating endpoint as cmd/webhook wires it, with its registry access.
 type webhook struct {

@@ -183,12 +183,8 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixed{policy.NewSet(ps...)}
+	return policy.Static{Set: policy.NewSet(ps...)}
 }
-
-type fixed struct{ set *policy.Set }
-
-func (f fixed) Policies() *policy.Set { return f.set }
 
 // stack is one webhook's registry access, as cmd/webhook wires it.
 type stack struct {

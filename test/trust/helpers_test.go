@@ -101,12 +101,8 @@ func (w *world) policies(t *testing.T, failure policy.FailurePolicy) admission.P
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixed{policy.NewSet(ps...)}
+	return policy.Static{Set: policy.NewSet(ps...)}
 }
-
-type fixed struct{ set *policy.Set }
-
-func (f fixed) Policies() *policy.Set { return f.set }
 
 // reviewer wires the real resolver and verifier as cmd/webhook does.
 func (w *world) reviewer(t *testing.T, ps admission.PolicySource, vopts ...verify.Option) (*admission.Reviewer, *resolver.Registry) {
