@@ -10,16 +10,15 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/signet-dev/signet/internal/webhookproc"
 )
 
 func main() {
@@ -106,7 +105,7 @@ func run(o *options) error {
 		return err
 	}
 	defer wh.stop()
-	step("signet-webhook is ready at https://%s (log: %s)", wh.addr, rel(wh.logFile))
+	step("signet-webhook is ready at https://%s (log: %s)", wh.Addr, rel(wh.LogFile))
 
 	fmt.Println()
 	results := runScenarios(ctx, wh, host, signed, unsigned)
@@ -155,91 +154,27 @@ func rel(p string) string {
 
 // webhook is the running signet-webhook process.
 type webhook struct {
-	addr    string
-	logFile string
-	cmd     *exec.Cmd
-	client  *http.Client
-	exited  chan error
+	*webhookproc.Process
+	client *http.Client
 }
 
 func startWebhook(o *options, dir, host, caFile, policyFile string) (*webhook, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	wh := &webhook{addr: addr, logFile: filepath.Join(dir, "webhook.log"), exited: make(chan error, 1)}
-	caOut := filepath.Join(dir, "webhook-ca.pem")
-	args := []string{
-		"--listen", addr, "--self-signed", "--self-signed-ca-file", caOut,
-		"--policy", policyFile,
-	}
+	args := []string{"--policy", policyFile}
 	if o.insecure {
 		args = append(args, "--insecure-registry", host)
 	} else if caFile != "" {
 		args = append(args, "--registry-ca-file", caFile)
 	}
-	logf, err := os.Create(wh.logFile)
+	p, err := webhookproc.Start(o.webhookBin, dir, args...)
 	if err != nil {
 		return nil, err
 	}
-	wh.cmd = exec.Command(o.webhookBin, args...)
-	wh.cmd.Stdout, wh.cmd.Stderr = logf, logf
-	if err := wh.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s (run `make build` first): %w", o.webhookBin, err)
-	}
-	go func() { wh.exited <- wh.cmd.Wait(); logf.Close() }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if c, err := clientTrusting(caOut); err == nil {
-			if resp, err := c.Get("https://" + addr + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					wh.client = c
-					return wh, nil
-				}
-			}
-		}
-		select {
-		case err := <-wh.exited:
-			wh.exited <- err
-			wh.dumpLog()
-			return nil, fmt.Errorf("signet-webhook exited: %v", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			wh.dumpLog()
-			return nil, fmt.Errorf("signet-webhook not ready after 20s")
-		}
-	}
+	return &webhook{Process: p, client: p.Client(4, 15*time.Second)}, nil
 }
 
 // stop sends SIGTERM and waits for a clean exit; calling it twice is harmless.
-func (w *webhook) stop() error {
-	if w.cmd == nil || w.cmd.Process == nil {
-		return nil
-	}
-	cmd := w.cmd
-	w.cmd = nil
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-w.exited:
-		return err
-	case <-time.After(15 * time.Second):
-		_ = cmd.Process.Kill()
-		return fmt.Errorf("did not exit within 15s of SIGTERM")
-	}
-}
+func (w *webhook) stop() error { return w.Stop(15 * time.Second) }
 
 func (w *webhook) dumpLog() {
-	data, _ := os.ReadFile(w.logFile)
-	fmt.Fprintf(os.Stderr, "\n--- signet-webhook log (%s) ---\n%s\n", w.logFile, data)
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	fmt.Fprintf(os.Stderr, "\n--- signet-webhook log (%s) ---\n%s\n", w.LogFile, w.Log())
 }

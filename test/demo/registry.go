@@ -157,19 +157,3 @@ func certPool(caFile string) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
-
-// clientTrusting is an HTTPS client that trusts only the CA in caFile, with keep-alive as the API
-// server uses.
-func clientTrusting(caFile string) (*http.Client, error) {
-	pool, err := certPool(caFile)
-	if err != nil {
-		return nil, err
-	}
-	return &http.Client{
-		Timeout: 15 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-			MaxIdleConnsPerHost: 4,
-		},
-	}, nil
-}

@@ -170,7 +170,7 @@ func (w *webhook) review(ctx context.Context, endpoint string, review *admission
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+w.addr+"/"+endpoint+"?timeout=10s", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL("/"+endpoint+"?timeout=10s"), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

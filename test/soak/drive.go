@@ -157,7 +157,7 @@ func drive(w *webhook, imgs images, workers int, pause, timeout time.Duration, s
 func review(w *webhook, o *outcome, uid string, timeout time.Duration) {
 	body := fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":%q,"kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"apps","operation":"CREATE","object":{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"soak-","namespace":"apps"},"spec":{"containers":[{"name":"c","image":%q}]}}}}`, uid, o.image)
 	o.sent = time.Now()
-	resp, err := w.client.Post(fmt.Sprintf("https://%s/%s?timeout=%s", w.addr, o.endpoint, timeout), "application/json", bytes.NewReader([]byte(body)))
+	resp, err := w.client.Post(w.URL(fmt.Sprintf("/%s?timeout=%s", o.endpoint, timeout)), "application/json", bytes.NewReader([]byte(body)))
 	defer func() { o.answered = time.Now() }()
 	if err != nil {
 		o.err = err.Error()

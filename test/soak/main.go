@@ -116,7 +116,7 @@ func main() {
 		}
 	}
 	if !r.passed() {
-		fmt.Fprintf(os.Stderr, "soak: FAILED (webhook log kept at %s)\n", keepLog(w.log))
+		fmt.Fprintf(os.Stderr, "soak: FAILED (webhook log kept at %s)\n", keepLog(w.LogFile))
 		os.Exit(1)
 	}
 }

@@ -3,87 +3,33 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/signet-dev/signet/internal/webhookproc"
 )
 
 // webhook is a running signet-webhook process with its own self-signed certificate.
 type webhook struct {
-	addr   string
-	log    string
-	cmd    *exec.Cmd
-	exited chan error
+	*webhookproc.Process
 	client *http.Client
 }
 
 func startWebhook(bin, dir string, args ...string) (*webhook, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := webhookproc.Start(bin, dir, args...)
 	if err != nil {
 		return nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
-	caFile := filepath.Join(dir, "webhook-ca.pem")
-	w := &webhook{addr: addr, log: filepath.Join(dir, "webhook.log"), exited: make(chan error, 1)}
-	logf, err := os.Create(w.log)
-	if err != nil {
-		return nil, err
-	}
-	w.cmd = exec.Command(bin, append([]string{"--listen", addr, "--self-signed", "--self-signed-ca-file", caFile}, args...)...)
-	w.cmd.Stdout, w.cmd.Stderr = logf, logf
-	if err := w.cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("starting %s (run `make build`): %w", bin, err)
-	}
-	go func() { w.exited <- w.cmd.Wait(); logf.Close() }()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		if pemData, err := os.ReadFile(caFile); err == nil {
-			pool := x509.NewCertPool()
-			if pool.AppendCertsFromPEM(pemData) {
-				// Like the API server: HTTP/1.1 with a few kept-alive connections.
-				w.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-					TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, MaxIdleConnsPerHost: 16,
-				}}
-				if resp, err := w.client.Get("https://" + addr + "/readyz"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusOK {
-						return w, nil
-					}
-				}
-			}
-		}
-		select {
-		case err := <-w.exited:
-			data, _ := os.ReadFile(w.log)
-			return nil, fmt.Errorf("signet-webhook exited: %v\n%s", err, data)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	w.stop()
-	return nil, fmt.Errorf("signet-webhook at %s not ready within 30s; see %s", addr, w.log)
+	// Like the API server: HTTP/1.1 with a few kept-alive connections.
+	return &webhook{Process: p, client: p.Client(16, 30*time.Second)}, nil
 }
 
-func (w *webhook) stop() error {
-	_ = w.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-w.exited:
-		return err
-	case <-time.After(40 * time.Second):
-		_ = w.cmd.Process.Kill()
-		return fmt.Errorf("signet-webhook did not stop on SIGTERM")
-	}
-}
+func (w *webhook) stop() error { return w.Stop(40 * time.Second) }
 
 // sample is one look at the process.
 type sample struct {
@@ -95,7 +41,7 @@ type sample struct {
 
 func (w *webhook) sample() (sample, error) {
 	var s sample
-	pid := w.cmd.Process.Pid
+	pid := w.PID()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return s, fmt.Errorf("reading /proc/%d/status: %w", pid, err)
@@ -112,7 +58,7 @@ func (w *webhook) sample() (sample, error) {
 		return s, fmt.Errorf("listing /proc/%d/fd: %w", pid, err)
 	}
 	s.fds = len(fds)
-	resp, err := w.client.Get("https://" + w.addr + "/metrics")
+	resp, err := w.client.Get(w.URL("/metrics"))
 	if err != nil {
 		return s, fmt.Errorf("scraping /metrics: %w", err)
 	}
