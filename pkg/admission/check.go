@@ -145,10 +145,12 @@ func (r *Reviewer) judge(ctx context.Context, ep Endpoint, c *check, auth PullAu
 	return dig.DigestStr(), fs
 }
 
-// match finds the policies for repo in namespace, with the namespace's labels when known.
+// match finds the policies for repo in namespace, with the namespace's labels when known. Without
+// them (no namespace lookup, or one that has not seen the namespace yet) a selector on labels is
+// assumed to match: not knowing must never admit what a policy guards.
 func (r *Reviewer) match(set *policy.Set, repo, namespace string) []*policy.Policy {
 	if r.Namespaces == nil {
-		return set.Match(repo, namespace, nil)
+		return set.MatchUnknownNamespace(repo, namespace)
 	}
 	labels, ok := r.Namespaces.Labels(namespace)
 	if !ok {

@@ -428,3 +428,20 @@ func TestAJobUpdateNeverGetsAPatchThatChangesItsTemplate(t *testing.T) {
 		t.Fatalf("re-applied Job not pinned back to its stored digest: %s", mut.Patch)
 	}
 }
+
+func TestALabelSelectorIsNotSilentlySkippedWhenNamespaceLabelsAreUnknown(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	// With policy files alone signet does not look namespaces up: a policy for labelled namespaces
+	// must still guard (fail closed), while a selector on the namespace's name is judged exactly.
+	labelled := w.policy(t, fmt.Sprintf("  images: [{glob: %q}]\n  namespaceSelector: {matchLabels: {env: prod}}\n  authorities: [%s]\n", w.host+"/apps/**", keyYAML(w.pubA)))
+	r := w.reviewer(t, labelled, admission.UnmatchedAllow)
+	if _, val, _ := admit(t, r, request("Pod", admissionv1.Create, pod(w.unsigned), "")); val.Allowed {
+		t.Fatal("an unsigned image was admitted because the namespace's labels were unknown")
+	}
+	byName := w.policy(t, fmt.Sprintf("  images: [{glob: %q}]\n  namespaceSelector: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [ns]}]}\n  authorities: [%s]\n", w.host+"/apps/**", keyYAML(w.pubA)))
+	r = w.reviewer(t, byName, admission.UnmatchedAllow)
+	if _, val, _ := admit(t, r, request("Pod", admissionv1.Create, pod(w.unsigned), "")); !val.Allowed {
+		t.Fatalf("a policy whose selector excludes namespace ns by name was applied: %s", message(val))
+	}
+}

@@ -12,6 +12,9 @@ const namespaceNameLabel = "kubernetes.io/metadata.name"
 // namespaceMatcher is a compiled namespace selector. The zero value matches every namespace.
 type namespaceMatcher struct {
 	sel labels.Selector // nil: all namespaces
+	// needsLabels is set when the selector looks at labels other than the namespace's name, so
+	// it cannot be judged from the name alone.
+	needsLabels bool
 }
 
 func compileNamespaceSelector(ls *metav1.LabelSelector) (namespaceMatcher, error) {
@@ -22,7 +25,14 @@ func compileNamespaceSelector(ls *metav1.LabelSelector) (namespaceMatcher, error
 	if err != nil {
 		return namespaceMatcher{}, err
 	}
-	return namespaceMatcher{sel: sel}, nil
+	m := namespaceMatcher{sel: sel}
+	reqs, _ := sel.Requirements()
+	for _, r := range reqs {
+		if r.Key() != namespaceNameLabel {
+			m.needsLabels = true
+		}
+	}
+	return m, nil
 }
 
 func (m namespaceMatcher) matches(namespace string, nsLabels map[string]string) bool {

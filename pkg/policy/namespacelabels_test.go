@@ -48,12 +48,17 @@ func TestAnUnknownNamespaceGetsEveryPolicyWithALabelSelector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := NewSet(prod, all, other)
+	notSystem, err := Compile(spec(&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"new"}}}}), clusterOpts("not-new"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := NewSet(prod, all, other, notSystem)
 	if got := names(set.Match("ghcr.io/a", "new", nil)); len(got) != 1 {
 		t.Errorf("known, unlabelled namespace: %v, want only the policy without a selector", got)
 	}
 	got := names(set.MatchUnknownNamespace("ghcr.io/a", "new"))
 	if len(got) != 2 || got[0] != "ClusterImagePolicy/all" || got[1] != "ClusterImagePolicy/prod" {
-		t.Errorf("unknown namespace: %v, want both cluster policies and not another namespace's", got)
+		t.Errorf("unknown namespace: %v, want both cluster policies needing labels, not another namespace's, and not one whose selector on the name excludes it", got)
 	}
 }

@@ -42,15 +42,16 @@ func (s *Set) Match(repo, namespace string, nsLabels map[string]string) []*Polic
 }
 
 // MatchUnknownNamespace is Match for a namespace whose labels are not known (a namespace the
-// cache has not seen yet): a cluster policy whose selector needs labels is assumed to apply, so
-// that not knowing refuses too much rather than admitting what a policy guards.
+// cache has not seen yet, or no namespace lookup at all, as with policy files alone): a cluster
+// policy whose selector needs labels other than the namespace's name is assumed to apply, so that
+// not knowing refuses too much rather than admitting what a policy guards.
 func (s *Set) MatchUnknownNamespace(repo, namespace string) []*Policy {
 	if s == nil {
 		return nil
 	}
 	var out []*Policy
 	for _, p := range s.policies {
-		if p.Matches(repo) && (p.Namespace == "" && p.selector.sel != nil || p.AppliesTo(namespace, nil)) {
+		if p.Matches(repo) && (p.Namespace == "" && p.selector.needsLabels || p.AppliesTo(namespace, nil)) {
 			out = append(out, p)
 		}
 	}
