@@ -43,6 +43,7 @@ type config struct {
 	VerdictPassTTL     time.Duration
 	VerdictFailTTL     time.Duration
 	MaxSignatures      int
+	RegistryMaxConns   int
 
 	LogLevel        string
 	ShutdownTimeout time.Duration
@@ -77,6 +78,7 @@ func (c *config) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.VerdictPassTTL, "verdict-pass-ttl", 10*time.Minute, "how long a passing verdict for (digest, policy) is reused")
 	fs.DurationVar(&c.VerdictFailTTL, "verdict-fail-ttl", 10*time.Second, "how long a failing verdict for (digest, policy) is reused")
 	fs.IntVar(&c.MaxSignatures, "max-signatures", 32, "signatures examined per image at most")
+	fs.IntVar(&c.RegistryMaxConns, "registry-max-concurrency", 16, "registry requests in flight at once per registry host")
 
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to let in-flight reviews finish")
@@ -124,8 +126,8 @@ func (c *config) validate() error {
 	if c.DefaultTimeout <= 0 || c.DeadlineMargin < 0 {
 		errs = append(errs, "--default-timeout must be positive and --deadline-margin not negative")
 	}
-	if c.CacheSize < 1 || c.MaxSignatures < 1 || c.MaxBodyBytes < 1 {
-		errs = append(errs, "--cache-size, --max-signatures and --max-body-bytes must be at least 1")
+	if c.CacheSize < 1 || c.MaxSignatures < 1 || c.MaxBodyBytes < 1 || c.RegistryMaxConns < 1 {
+		errs = append(errs, "--cache-size, --max-signatures, --max-body-bytes and --registry-max-concurrency must be at least 1")
 	}
 	for _, rc := range c.RegistryCAs {
 		if host, file, ok := strings.Cut(rc, "="); !ok || host == "" || file == "" {

@@ -80,6 +80,7 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer) error {
 		resolver.WithInsecureHosts(cfg.InsecureRegistries...),
 		resolver.WithTagTTL(cfg.TagCacheTTL),
 		resolver.WithCacheSize(cfg.CacheSize),
+		resolver.WithMaxConcurrencyPerHost(cfg.RegistryMaxConns),
 	}
 	for _, f := range cfg.RegistryCAFiles {
 		regOpts = append(regOpts, resolver.WithCABundleFile(f))
